@@ -1,0 +1,172 @@
+// Device acquisition: the platform GPU backend at core feature level first; otherwise Dawn's
+// OpenGL ES backend over Mesa llvmpipe in compatibility mode (DESIGN.md section 4).
+import { create, globals } from 'webgpu';
+
+export type BackendChoice = 'vulkan' | 'metal' | 'd3d12' | 'opengles' | 'opengl' | 'null';
+
+export interface AdapterReport {
+  backend: BackendChoice | 'default';
+  featureLevel: 'core' | 'compatibility';
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** True for software rasterisers (llvmpipe, SwiftShader, lavapipe): kernels pick CPU-friendly variants. */
+  cpuAdapter: boolean;
+  shaderF16: boolean;
+  limits: DeviceLimits;
+}
+
+export interface DeviceLimits {
+  maxStorageBufferBindingSize: number;
+  maxBufferSize: number;
+  maxComputeInvocationsPerWorkgroup: number;
+  maxComputeWorkgroupSizeX: number;
+  maxComputeWorkgroupSizeY: number;
+  maxComputeWorkgroupStorageSize: number;
+  maxComputeWorkgroupsPerDimension: number;
+  maxStorageBuffersPerShaderStage: number;
+  minStorageBufferOffsetAlignment: number;
+  minUniformBufferOffsetAlignment: number;
+}
+
+interface Attempt {
+  backend: BackendChoice | 'default';
+  featureLevel: 'core' | 'compatibility';
+}
+
+export interface AcquireOptions {
+  /** Force a backend; defaults to env MTV_GPU_BACKEND, else platform GPU then opengles. */
+  backend?: BackendChoice | 'auto';
+  /** Extra Dawn toggles passed to create(), e.g. 'enable-dawn-features=...'. */
+  dawnFlags?: string[];
+}
+
+export interface AcquiredDevice {
+  device: GPUDevice;
+  report: AdapterReport;
+  /** Resolves when the device is lost; never rejects. */
+  lost: Promise<GPUDeviceLostInfo>;
+  /** Releases the device and the Dawn instance so the process can exit. */
+  destroy(): void;
+}
+
+let globalsInstalled = false;
+function installGlobals(): void {
+  if (globalsInstalled) return;
+  // GPUBufferUsage, GPUMapMode, ... are needed as globals by WebGPU code.
+  for (const [k, v] of Object.entries(globals as Record<string, unknown>)) {
+    if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+  }
+  globalsInstalled = true;
+}
+
+const SOFTWARE = /llvmpipe|swiftshader|lavapipe|softpipe|software|microsoft basic render/i;
+
+function attemptsFor(choice: BackendChoice | 'auto'): Attempt[] {
+  if (choice !== 'auto') return [{ backend: choice, featureLevel: choice === 'opengles' || choice === 'opengl' ? 'compatibility' : 'core' }];
+  return [
+    { backend: 'default', featureLevel: 'core' },
+    { backend: 'opengles', featureLevel: 'compatibility' },
+  ];
+}
+
+function readLimits(l: GPUSupportedLimits): DeviceLimits {
+  return {
+    maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+    maxBufferSize: l.maxBufferSize,
+    maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+    maxComputeWorkgroupSizeY: l.maxComputeWorkgroupSizeY,
+    maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+    maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+    maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+    minStorageBufferOffsetAlignment: l.minStorageBufferOffsetAlignment,
+    minUniformBufferOffsetAlignment: l.minUniformBufferOffsetAlignment,
+  };
+}
+
+/** The limits the kernels need, requested up to what the adapter offers. */
+const WANTED_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupStorageSize',
+  'maxStorageBuffersPerShaderStage',
+] as const;
+
+export async function acquireDevice(opts: AcquireOptions = {}): Promise<AcquiredDevice> {
+  installGlobals();
+  const envChoice = process.env.MTV_GPU_BACKEND as BackendChoice | 'auto' | undefined;
+  const choice = opts.backend ?? envChoice ?? 'auto';
+  const valid = ['auto', 'vulkan', 'metal', 'd3d12', 'opengles', 'opengl', 'null'];
+  if (!valid.includes(choice)) {
+    throw new Error(`MTV_GPU_BACKEND=${choice} is not a backend; use one of ${valid.join(', ')}`);
+  }
+  const tried: string[] = [];
+  for (const attempt of attemptsFor(choice)) {
+    if ((attempt.backend === 'opengles' || attempt.backend === 'opengl') && process.platform === 'linux' && !process.env.EGL_PLATFORM) {
+      process.env.EGL_PLATFORM = 'surfaceless'; // headless EGL: no X or Wayland display needed
+    }
+    const flags = [...(attempt.backend === 'default' ? [] : [`backend=${attempt.backend}`]), ...(opts.dawnFlags ?? [])];
+    let gpu: GPU | undefined = create(flags);
+    let adapter: GPUAdapter | null = null;
+    try {
+      adapter = await gpu.requestAdapter({ featureLevel: attempt.featureLevel, powerPreference: 'high-performance' });
+    } catch (e) {
+      tried.push(`${attempt.backend}/${attempt.featureLevel}: ${(e as Error).message}`);
+    }
+    if (!adapter) {
+      if (tried.length === 0 || !tried[tried.length - 1]!.startsWith(attempt.backend)) tried.push(`${attempt.backend}/${attempt.featureLevel}: no adapter`);
+      gpu = undefined;
+      continue;
+    }
+    const info = adapter.info;
+    const requiredLimits: Record<string, number> = {};
+    for (const k of WANTED_LIMITS) requiredLimits[k] = adapter.limits[k];
+    const shaderF16 = adapter.features.has('shader-f16') && attempt.featureLevel === 'core';
+    const device = await adapter.requestDevice({
+      requiredLimits,
+      requiredFeatures: shaderF16 ? ['shader-f16'] : [],
+      label: 'mtv',
+    });
+    const desc = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`;
+    const report: AdapterReport = {
+      backend: attempt.backend,
+      featureLevel: attempt.featureLevel,
+      vendor: info.vendor,
+      architecture: info.architecture,
+      device: info.device,
+      description: info.description,
+      cpuAdapter: SOFTWARE.test(desc) || attempt.backend === 'opengles' && /mesa/i.test(desc) && /llvm/i.test(desc),
+      shaderF16,
+      limits: readLimits(device.limits),
+    };
+    let destroyed = false;
+    const lost = device.lost;
+    return {
+      device,
+      report,
+      lost,
+      destroy: () => {
+        if (destroyed) return;
+        destroyed = true;
+        device.destroy();
+        gpu = undefined; // drop the Dawn instance so Node can exit
+      },
+    };
+  }
+  throw new Error(
+    [
+      'No WebGPU adapter found. Tried:',
+      ...tried.map((t) => `  - ${t}`),
+      'To fix:',
+      '  - on a GPU host, install the Vulkan loader and driver (Debian: apt-get install libvulkan1 mesa-vulkan-drivers, or the vendor driver);',
+      '  - on a CPU-only host, install Mesa EGL/GLES: apt-get install libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri,',
+      '    then MTV_GPU_BACKEND=opengles (EGL_PLATFORM=surfaceless is set automatically);',
+      '  - MTV_GPU_BACKEND=<vulkan|metal|d3d12|opengles|opengl> forces one backend.',
+    ].join('\n'),
+  );
+}

@@ -1,0 +1,10 @@
+export { acquireDevice, type AcquireOptions, type AcquiredDevice, type AdapterReport, type BackendChoice, type DeviceLimits } from './device.js';
+export { DeviceLostError, KernelError, fmtShape } from './errors.js';
+export { Gpu, type HostArray, type PipelineEntry } from './gpu.js';
+export { Recorder, grid1d } from './recorder.js';
+export { Tensor, byteSize, numel, type DType } from './tensor.js';
+export { bf16BitsToF32, f16BitsToF32, f32ToF16Bits, packF16, packF16Bits, roundToF16, unpackF16 } from './half.js';
+export { params, wgsl } from './wgsl.js';
+export { checkDtype, checkRank, checkShape, checkSameShape, checkThat } from './check.js';
+export * from './ops/elementwise.js';
+export { rng, randomF32, compareClose, type CloseReport } from './testing.js';

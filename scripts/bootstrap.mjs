@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+// Brings a fresh clone to a runnable state: npm dependencies, the Mesa EGL/GLES system
+// libraries Dawn's OpenGL ES backend needs on GPU-less hosts, and the TypeScript build.
+// Every step is skipped when already done, so `npm start` / `npm test` stay fast.
+import { execSync, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const log = (msg) => process.stderr.write(`[bootstrap] ${msg}\n`);
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });
+  if (r.status !== 0) {
+    log(`failed: ${cmd} ${args.join(' ')} (exit ${r.status})`);
+    process.exit(r.status ?? 1);
+  }
+}
+
+// 1. Node version.
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 10)) {
+  log(`Node ${process.versions.node} is too old; MTV fleet needs Node >= 20.10.`);
+  process.exit(1);
+}
+
+// 2. npm dependencies: install when node_modules is missing or older than the lockfile.
+const stamp = join(root, 'node_modules', '.package-lock.json');
+const lock = join(root, 'package-lock.json');
+const manifest = join(root, 'package.json');
+const stale = !existsSync(stamp) || statSync(stamp).mtimeMs < Math.max(statSync(manifest).mtimeMs, existsSync(lock) ? statSync(lock).mtimeMs : 0);
+if (stale) {
+  log('installing npm dependencies');
+  run('npm', existsSync(lock) && !existsSync(join(root, 'node_modules')) ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund']);
+}
+
+// 3. System libraries for Dawn's OpenGL ES backend over Mesa llvmpipe (Linux only).
+const SYSTEM_PACKAGES = ['libegl1', 'libegl-mesa0', 'libgles2', 'libgl1-mesa-dri'];
+const SYSTEM_LIBS = ['libEGL.so.1', 'libGLESv2.so.2', 'libEGL_mesa.so.0'];
+if (process.platform === 'linux') {
+  let known = '';
+  try { known = execSync('/sbin/ldconfig -p', { encoding: 'utf8' }); } catch { known = ''; }
+  const missing = SYSTEM_LIBS.filter((lib) => !known.includes(lib));
+  if (missing.length > 0) {
+    const cmd = `apt-get update && apt-get install -y --no-install-recommends ${SYSTEM_PACKAGES.join(' ')}`;
+    if (process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
+      log(`missing ${missing.join(', ')}; installing ${SYSTEM_PACKAGES.join(' ')} with apt`);
+      run('bash', ['-c', `DEBIAN_FRONTEND=noninteractive ${cmd}`]);
+    } else {
+      log(`missing system libraries ${missing.join(', ')} (needed for WebGPU on CPU-only hosts).`);
+      log(`run as root:  sudo ${cmd.replace('&& apt-get', '&& sudo apt-get')}`);
+      log('continuing: a real GPU backend (Vulkan/Metal/D3D12) does not need them.');
+    }
+  }
+}
+
+// 4. Build every package (incremental; a no-op when nothing changed).
+run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-b']);
