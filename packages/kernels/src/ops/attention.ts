@@ -1,0 +1,177 @@
+// Attention over a shared prefix cache plus per-row suffix caches, with head-tap and head-patch
+// variants (wgsl/attention.wgsl; layout and semantics in the header of that file).
+import { checkDtype, checkRank, checkShape, checkThat } from '../check.js';
+import { fmtShape } from '../errors.js';
+import type { Recorder } from '../recorder.js';
+import { grid1d } from '../recorder.js';
+import type { Tensor } from '../tensor.js';
+import { params, wgsl } from '../wgsl.js';
+
+const K = 'attention';
+/** Largest head_dim the kernel's register arrays hold (MAX_D4 * 4 in the WGSL). */
+export const ATTENTION_MAX_HEAD_DIM = 256;
+/** Positions given as numbers travel in the uniform block; at most this many. */
+export const ATTENTION_MAX_UNIFORM_POSITIONS = 32;
+/** Invocations per workgroup (one invocation per (row, token, head)); measured on llvmpipe. */
+const WG = 64;
+
+/**
+ * Query positions (indices into 0..Tn-1) for tap or patch: host numbers (checked against Tn, sent in
+ * the uniform block, at most 32) or a u32 tensor [nPos] (values cannot be checked on the host
+ * without a readback: an entry >= Tn simply matches no query).
+ */
+export type AttentionPositions = readonly number[] | Tensor;
+
+export interface AttentionTap {
+  /** [B, nPos, L, Hq, D] f32; only the slots [b, k, layer, h, :] are written. */
+  buffer: Tensor;
+  /** Default: [Tn - 1], the last token of this pass. */
+  positions?: AttentionPositions;
+  layer: number;
+  /** L; optional, checked against buffer.shape[2] when given. */
+  layers?: number;
+}
+
+export interface AttentionPatch {
+  /** [L, Hq, D] f32: the replacement head outputs (e.g. the MTV means). */
+  values: Tensor;
+  /** [B, L, Hq] u32: nonzero = replace head h of layer `layer` in row b. */
+  mask: Tensor;
+  /** Default: [Tn - 1]. */
+  positions?: AttentionPositions;
+  layer: number;
+  /** L; optional, checked against values.shape[0] when given. */
+  layers?: number;
+}
+
+export interface AttentionArgs {
+  /** [B, Tn, Hq, D] f32. */
+  q: Tensor;
+  /** [P, Hkv, D] f32 shared prefix keys / values; omit both when P = 0. */
+  kPre?: Tensor;
+  vPre?: Tensor;
+  /** [B, Smax, Hkv, D] f32 per-row suffix caches; the first S entries are valid. */
+  kSuf: Tensor;
+  vSuf: Tensor;
+  /** Valid suffix length (includes the Tn new tokens, which are its last Tn); default Smax. */
+  S?: number;
+  causal: boolean;
+  /** Default 1 / sqrt(D). */
+  scale?: number;
+  tap?: AttentionTap;
+  patch?: AttentionPatch;
+  /** [B, Tn, Hq, D] f32; allocated when omitted. */
+  out?: Tensor;
+}
+
+interface PosBinding {
+  count: number;
+  uniform: number[];
+  tensor: Tensor | null;
+}
+
+function positionsOf(what: string, pos: AttentionPositions | undefined, tn: number): PosBinding {
+  if (pos === undefined) return { count: 1, uniform: [tn - 1], tensor: null };
+  if (Array.isArray(pos)) {
+    const list = pos as readonly number[];
+    checkThat(K, list.length >= 1, `${what} positions are empty`);
+    checkThat(K, list.length <= ATTENTION_MAX_UNIFORM_POSITIONS, `${what} has ${list.length} positions; at most ${ATTENTION_MAX_UNIFORM_POSITIONS} as numbers (pass a u32 tensor for more)`);
+    for (const p of list) {
+      checkThat(K, Number.isInteger(p) && p >= 0 && p < tn, `${what} position ${p} is not a query index in 0..${tn - 1} (q has Tn = ${tn})`);
+    }
+    return { count: list.length, uniform: [...list], tensor: null };
+  }
+  const t = pos as Tensor;
+  checkDtype(K, t, 'u32');
+  checkRank(K, t, 1);
+  checkThat(K, t.size >= 1, `${what} positions tensor ${fmtShape(t.shape)} is empty`);
+  return { count: t.size, uniform: [], tensor: t };
+}
+
+/**
+ * out[b, t, h, :] = softmax(q k^T * scale) v over the P prefix keys and this row's suffix keys
+ * (causal or bidirectional), GQA-aware. With `tap`, also copies the outputs at the tap positions into
+ * tap.buffer; with `patch`, writes patch.values where the mask says so. Records, never submits.
+ */
+export async function attention(rec: Recorder, a: AttentionArgs): Promise<Tensor> {
+  const { q, kSuf, vSuf } = a;
+  for (const [name, t] of [['q', q], ['kSuf', kSuf], ['vSuf', vSuf]] as const) {
+    checkDtype(K, t, 'f32');
+    checkThat(K, t.rank === 4, `${name} ${fmtShape(t.shape)} must have rank 4 ([B, Tn, Hq, D] / [B, Smax, Hkv, D])`);
+  }
+  const [B, Tn, Hq, D] = q.shape as [number, number, number, number];
+  const [, Smax, Hkv] = kSuf.shape as [number, number, number, number];
+  checkThat(K, B >= 1 && Tn >= 1 && Hq >= 1 && Smax >= 1 && Hkv >= 1, `empty dimension in q ${fmtShape(q.shape)} or kSuf ${fmtShape(kSuf.shape)}`);
+  checkThat(K, D % 4 === 0 && D >= 4 && D <= ATTENTION_MAX_HEAD_DIM, `head_dim ${D} of q ${fmtShape(q.shape)} must be a multiple of 4 in 4..${ATTENTION_MAX_HEAD_DIM}`);
+  checkShape(K, 'kSuf', kSuf, [B, Smax, Hkv, D]);
+  checkShape(K, 'vSuf', vSuf, [B, Smax, Hkv, D]);
+  checkThat(K, Hkv >= 1 && Hq % Hkv === 0, `query heads ${Hq} (q ${fmtShape(q.shape)}) are not a multiple of kv heads ${Hkv} (kSuf ${fmtShape(kSuf.shape)})`);
+  const S = a.S ?? Smax;
+  checkThat(K, Number.isInteger(S) && S >= Tn && S <= Smax, `S = ${S} must be an integer with Tn ${Tn} <= S <= Smax ${Smax} (q ${fmtShape(q.shape)}, kSuf ${fmtShape(kSuf.shape)})`);
+
+  let P = 0;
+  checkThat(K, (a.kPre === undefined) === (a.vPre === undefined), 'give both kPre and vPre, or neither');
+  if (a.kPre && a.vPre) {
+    checkDtype(K, a.kPre, 'f32');
+    checkDtype(K, a.vPre, 'f32');
+    checkThat(K, a.kPre.rank === 3, `kPre ${fmtShape(a.kPre.shape)} must be [P, Hkv, D] = [P, ${Hkv}, ${D}]`);
+    P = a.kPre.shape[0]!;
+    checkShape(K, 'kPre', a.kPre, [P, Hkv, D]);
+    checkShape(K, 'vPre', a.vPre, [P, Hkv, D]);
+  }
+  const scale = a.scale ?? 1 / Math.sqrt(D);
+  checkThat(K, Number.isFinite(scale), `scale ${scale} is not finite`);
+
+  const out = a.out ?? rec.gpu.empty([B, Tn, Hq, D], 'f32', K);
+  checkDtype(K, out, 'f32');
+  checkShape(K, 'out', out, [B, Tn, Hq, D]);
+
+  checkThat(K, !(a.tap && a.patch), 'tap and patch in one pass are not supported; run them as separate passes');
+  let entry = 'main_plain';
+  let pos: PosBinding = { count: 0, uniform: [], tensor: null };
+  let layer = 0;
+  let layers = 0;
+  let extra: Tensor[] = [];
+  let outputs = 1;
+  if (a.tap) {
+    const t = a.tap;
+    entry = 'main_tap';
+    pos = positionsOf('tap', t.positions, Tn);
+    checkDtype(K, t.buffer, 'f32');
+    checkThat(K, t.buffer.rank === 5, `tap buffer ${fmtShape(t.buffer.shape)} must be [B, nPos, L, Hq, D]`);
+    layers = t.buffer.shape[2]!;
+    checkThat(K, t.layers === undefined || t.layers === layers, `tap layers = ${t.layers} but the tap buffer ${fmtShape(t.buffer.shape)} holds ${layers}`);
+    checkShape(K, 'tap buffer', t.buffer, [B, pos.count, layers, Hq, D]);
+    layer = t.layer;
+    extra = [pos.tensor ?? q, out, t.buffer];
+    outputs = 2;
+  } else if (a.patch) {
+    const p = a.patch;
+    entry = 'main_patch';
+    pos = positionsOf('patch', p.positions, Tn);
+    checkDtype(K, p.values, 'f32');
+    checkDtype(K, p.mask, 'u32');
+    checkThat(K, p.values.rank === 3, `patch values ${fmtShape(p.values.shape)} must be [L, Hq, D]`);
+    layers = p.values.shape[0]!;
+    checkThat(K, p.layers === undefined || p.layers === layers, `patch layers = ${p.layers} but the values ${fmtShape(p.values.shape)} hold ${layers}`);
+    checkShape(K, 'patch values', p.values, [layers, Hq, D]);
+    checkShape(K, 'patch mask', p.mask, [B, layers, Hq]);
+    layer = p.layer;
+    extra = [pos.tensor ?? q, p.mask, p.values, out];
+  } else {
+    extra = [out];
+  }
+  if (a.tap || a.patch) {
+    checkThat(K, Number.isInteger(layer) && layer >= 0 && layer < layers, `layer ${layer} is not in 0..${layers - 1}`);
+  }
+
+  const n = B * Tn * Hq;
+  const posWords = new Array<number>(ATTENTION_MAX_UNIFORM_POSITIONS).fill(0);
+  pos.uniform.forEach((v, i) => (posWords[i] = v));
+  const block = params([n, Tn, Hq, Hkv, P, S, Smax, a.causal ? 1 : 0, { f32: scale }, pos.count, layer, layers, ...posWords]);
+  const pipe = await rec.gpu.pipeline(`${K}:${entry.slice(5)}`, wgsl('attention.wgsl'), { WG, D4: D / 4, POS_BUF: pos.tensor ? 1 : 0 }, entry);
+  const kPre = P > 0 ? a.kPre! : q; // any bound buffer serves when there is no prefix
+  const vPre = P > 0 ? a.vPre! : q;
+  rec.dispatch(pipe, block, [q, kPre, vPre, kSuf, vSuf, ...extra], grid1d(n, WG), outputs);
+  return out;
+}

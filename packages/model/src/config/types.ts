@@ -1,0 +1,80 @@
+// Typed LlavaForConditionalGeneration config with every default filled in (see VLM_FORMATS.md 1.1, 2, 3).
+
+/** Activations by their transformers ACT2FN names. `gelu` is exact erf GELU; `gelu_pytorch_tanh` the tanh approximation. */
+export type Activation = 'gelu' | 'gelu_pytorch_tanh' | 'quick_gelu' | 'silu';
+export const ACTIVATIONS: readonly Activation[] = ['gelu', 'gelu_pytorch_tanh', 'quick_gelu', 'silu'];
+
+export type VisionModelType = 'clip_vision_model' | 'siglip_vision_model';
+export type TextModelType = 'llama' | 'qwen2';
+
+export interface VisionConfig {
+  modelType: VisionModelType;
+  hiddenSize: number;
+  intermediateSize: number;
+  numLayers: number;
+  numHeads: number;
+  headDim: number;
+  numChannels: number;
+  imageSize: number;
+  patchSize: number;
+  hiddenAct: Activation;
+  layerNormEps: number;
+  /** (imageSize / patchSize)^2, the conv is "valid" so the remainder pixels are ignored. */
+  numPatches: number;
+  /** Tokens out of the embeddings: numPatches + 1 with CLIP's class token. */
+  numPositions: number;
+  /** CLIP: class token, pre_layrnorm, no patch bias. SigLIP: none of those, patch bias. */
+  classToken: boolean;
+  preLayerNorm: boolean;
+  patchBias: boolean;
+}
+
+export interface RopeConfig {
+  theta: number;
+  /** `default`: angle = p * inv_freq. `linear`: positions divided by `factor`. */
+  type: 'default' | 'linear';
+  factor: number;
+}
+
+export interface TextConfig {
+  modelType: TextModelType;
+  vocabSize: number;
+  hiddenSize: number;
+  intermediateSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  hiddenAct: Activation;
+  rmsNormEps: number;
+  rope: RopeConfig;
+  maxPositionEmbeddings: number;
+  /** Biases on q/k/v (Qwen2 always; Llama when attention_bias). */
+  qkvBias: boolean;
+  /** Bias on o_proj (Llama attention_bias only; never Qwen2). */
+  oBias: boolean;
+  /** Biases on gate/up/down (Llama mlp_bias). */
+  mlpBias: boolean;
+  bosTokenId: number | null;
+  eosTokenId: number | number[] | null;
+  padTokenId: number | null;
+}
+
+export interface LlavaConfig {
+  vision: VisionConfig;
+  text: TextConfig;
+  imageTokenIndex: number;
+  projectorHiddenAct: Activation;
+  projectorBias: boolean;
+  /** As written in config.json (may be negative). */
+  visionFeatureLayer: number;
+  /** Index into the vision hidden_states tuple (0 = embeddings output, k = output of layer k-1); also the number of layers to run. */
+  visionHiddenStateIndex: number;
+  visionFeatureSelectStrategy: 'default' | 'full';
+  /** Image tokens per image, derived from the tower: numPositions, minus the dropped first token with strategy `default`. */
+  imageSeqLength: number;
+  /** `image_seq_length` as written in config.json, if any (informational; may be transformers' 576 default). */
+  declaredImageSeqLength: number | null;
+  /** lm_head shares embed_tokens (top-level flag, or text_config's as newer transformers forwards it). */
+  tieWordEmbeddings: boolean;
+}

@@ -1,0 +1,114 @@
+// Writes a tiny random-weight LLaVA checkpoint in the exact Hugging Face directory layout:
+// config.json, model.safetensors (or model-0000k-of-0000n.safetensors + model.safetensors.index.json),
+// preprocessor_config.json, processor_config.json, tokenizer.json, tokenizer_config.json.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseLlavaConfig } from '../config/parse.js';
+import type { LlavaConfig } from '../config/types.js';
+import { encodeFloats, writeSafetensors, type TensorInput } from '../safetensors/writer.js';
+import { dtypeSize } from '../safetensors/dtype.js';
+import { buildWordLevelTokenizer } from '../tokenizer/build.js';
+import { INDEX_FILE, SINGLE_FILE } from '../weights/checkpoint.js';
+import { legacyName } from '../weights/names.js';
+import { TINY_WORDS, tinyConfigJson, tinyPreprocessorJson, tinyProcessorJson, tinySpecials, type TinyFamily } from './presets.js';
+import { tinyTensors } from './weights.js';
+
+export type TinyNaming = 'legacy' | 'new';
+export type TinyDType = 'F32' | 'F16' | 'BF16';
+
+export interface TinyOptions {
+  family: TinyFamily;
+  /** legacy: language_model.model.*, vision_tower.* (the llava-hf hub files); new: model.language_model.*, lm_head.* */
+  naming?: TinyNaming;
+  shards?: number;
+  dtype?: TinyDType;
+  seed?: number;
+}
+
+export interface TinyCheckpoint {
+  dir: string;
+  config: LlavaConfig;
+  /** Every file written, relative to dir, sorted. */
+  files: string[];
+}
+
+const jsonText = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
+
+/** Splits tensors into `n` contiguous groups of roughly equal bytes (in list order), none empty. */
+function split<T extends { bytes: number }>(items: T[], n: number): T[][] {
+  const total = items.reduce((a, t) => a + t.bytes, 0);
+  const groups: T[][] = [[]];
+  let acc = 0;
+  items.forEach((t, i) => {
+    const g = groups.length;
+    const left = items.length - i;
+    // Start the next group once this one holds its share, keeping enough items for the remaining groups.
+    if (groups[g - 1]!.length > 0 && g < n && (acc >= (total * g) / n || left <= n - g)) groups.push([]);
+    groups[groups.length - 1]!.push(t);
+    acc += t.bytes;
+  });
+  return groups;
+}
+
+export async function writeTinyCheckpoint(dir: string, opts: TinyOptions): Promise<TinyCheckpoint> {
+  const { family, naming = 'legacy', shards = 1, dtype = 'F32', seed = 0 } = opts;
+  const configJson = tinyConfigJson(family);
+  if (dtype !== 'F32') {
+    const torchDtype = dtype === 'F16' ? 'float16' : 'bfloat16';
+    configJson['torch_dtype'] = torchDtype;
+    (configJson['text_config'] as Record<string, unknown>)['torch_dtype'] = torchDtype;
+  }
+  const config = parseLlavaConfig(configJson, 'tinyConfigJson');
+  const tensors = tinyTensors(config, seed).map((t) => ({
+    diskName: naming === 'legacy' ? legacyName(t.name) : t.name,
+    input: { dtype, shape: t.shape, data: encodeFloats(t.values, dtype) } satisfies TensorInput,
+    bytes: t.values.length * dtypeSize(dtype),
+  }));
+  if (!Number.isInteger(shards) || shards < 1 || shards > tensors.length) {
+    throw new Error(`writeTinyCheckpoint: shards must be an integer in 1..${tensors.length}, got ${shards}`);
+  }
+
+  await mkdir(dir, { recursive: true });
+  const files: string[] = [];
+  const write = async (name: string, content: string): Promise<void> => {
+    await writeFile(join(dir, name), content);
+    files.push(name);
+  };
+  await write('config.json', jsonText(configJson));
+
+  const metadata = { format: 'pt' };
+  if (shards === 1) {
+    await writeSafetensors(join(dir, SINGLE_FILE), new Map(tensors.map((t) => [t.diskName, t.input])), metadata);
+    files.push(SINGLE_FILE);
+  } else {
+    const weightMap: Record<string, string> = {};
+    const groups = split(tensors, shards);
+    const pad = (k: number): string => String(k).padStart(5, '0');
+    for (const [k, group] of groups.entries()) {
+      const name = `model-${pad(k + 1)}-of-${pad(groups.length)}.safetensors`;
+      await writeSafetensors(join(dir, name), new Map(group.map((t) => [t.diskName, t.input])), metadata);
+      for (const t of group) weightMap[t.diskName] = name;
+      files.push(name);
+    }
+    const sortedMap = Object.fromEntries(Object.entries(weightMap).sort(([a], [b]) => (a < b ? -1 : 1)));
+    const totalSize = tensors.reduce((a, t) => a + t.bytes, 0);
+    await write(INDEX_FILE, jsonText({ metadata: { total_size: totalSize }, weight_map: sortedMap }));
+  }
+
+  const sp = tinySpecials(family);
+  const tok = buildWordLevelTokenizer({
+    specialTokens: sp.specialTokens,
+    words: TINY_WORDS,
+    bosToken: sp.bos,
+    eosToken: sp.eos,
+    padToken: sp.pad,
+    unkToken: sp.unk,
+    addBosToken: sp.addBos,
+    chatTemplate: sp.chatTemplate,
+  });
+  await write('tokenizer.json', jsonText(tok.tokenizerJson));
+  await write('tokenizer_config.json', jsonText(tok.tokenizerConfig));
+  await write('preprocessor_config.json', jsonText(tinyPreprocessorJson(family)));
+  await write('processor_config.json', jsonText(tinyProcessorJson(family)));
+  return { dir, config, files: files.sort() };
+}

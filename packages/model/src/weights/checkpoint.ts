@@ -1,0 +1,239 @@
+// A LLaVA checkpoint directory: config.json + model.safetensors, or shards listed by
+// model.safetensors.index.json. Opening validates every tensor against the config; tensor data is read
+// on demand through the shards' file descriptors.
+import { createHash } from 'node:crypto';
+import { access, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { parseLlavaConfig } from '../config/parse.js';
+import { ConfigError, isObject } from '../config/fields.js';
+import type { LlavaConfig } from '../config/types.js';
+import { SafetensorsFile } from '../safetensors/reader.js';
+import { isFloatDType, type SafetensorsDType } from '../safetensors/dtype.js';
+import { expectedTensors } from './expected.js';
+import { LM_HEAD, TEXT_PREFIX, canonicalName, isIgnoredName, legacyName } from './names.js';
+
+export const SINGLE_FILE = 'model.safetensors';
+export const INDEX_FILE = 'model.safetensors.index.json';
+
+/** A checkpoint that does not match its config; names the file and the tensor. */
+export class CheckpointError extends Error {
+  constructor(
+    readonly file: string,
+    readonly tensor: string | null,
+    message: string,
+  ) {
+    super(`${file}${tensor === null ? '' : `: tensor '${tensor}'`}: ${message}`);
+    this.name = 'CheckpointError';
+  }
+}
+
+interface Stored {
+  diskName: string;
+  file: SafetensorsFile;
+}
+
+const exists = (p: string): Promise<boolean> => access(p).then(() => true, () => false);
+const fmt = (s: readonly number[]): string => `[${s.join(', ')}]`;
+
+export class Checkpoint {
+  private constructor(
+    readonly dir: string,
+    readonly config: LlavaConfig,
+    private readonly configBytes: Uint8Array,
+    private readonly files: SafetensorsFile[],
+    private readonly tensors: ReadonlyMap<string, Stored>,
+    /** On-disk names that belong to neither LLaVA naming scheme (not validated, not readable). */
+    readonly unexpected: readonly string[],
+  ) {}
+
+  /** Canonical name of the output projection: lm_head.weight, or embed_tokens when tied and lm_head is not stored. */
+  get lmHeadName(): string {
+    return this.config.tieWordEmbeddings ? `${TEXT_PREFIX}embed_tokens.weight` : LM_HEAD;
+  }
+
+  /** Paths of the safetensors files, sorted. */
+  get shardPaths(): string[] {
+    return this.files.map((f) => f.path);
+  }
+
+  /** Canonical names of every stored tensor, sorted. */
+  list(): string[] {
+    return [...this.tensors.keys()].sort();
+  }
+
+  has(name: string): boolean {
+    return this.tensors.has(name);
+  }
+
+  shape(name: string): readonly number[] {
+    const s = this.get(name);
+    return s.file.info(s.diskName).shape;
+  }
+
+  dtype(name: string): SafetensorsDType {
+    const s = this.get(name);
+    return s.file.info(s.diskName).dtype;
+  }
+
+  /** Where a tensor lives: its file and its on-disk name. */
+  source(name: string): { file: string; diskName: string } {
+    const s = this.get(name);
+    return { file: s.file.path, diskName: s.diskName };
+  }
+
+  readF32(name: string): Promise<Float32Array> {
+    const s = this.get(name);
+    return s.file.readF32(s.diskName);
+  }
+
+  readF64(name: string): Promise<Float64Array> {
+    const s = this.get(name);
+    return s.file.readF64(s.diskName);
+  }
+
+  /** IEEE halves packed two per u32 (F16 bits pass through; F32/BF16 round to nearest even). */
+  readF16Packed(name: string): Promise<Uint32Array> {
+    const s = this.get(name);
+    return s.file.readF16Packed(s.diskName);
+  }
+
+  /**
+   * sha256 (hex) over config.json and every safetensors file (headers and data) in name order, streamed:
+   * the provenance of an MTV artifact. Each part is prefixed by its file name and byte length.
+   */
+  async hash(): Promise<string> {
+    const h = createHash('sha256');
+    const part = (name: string, size: number): void => void h.update(`${name}\0${size}\0`);
+    part('config.json', this.configBytes.length);
+    h.update(this.configBytes);
+    for (const f of this.files) {
+      part(basename(f.path), f.size);
+      for await (const chunk of f.chunks()) h.update(chunk);
+    }
+    return h.digest('hex');
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.files.map((f) => f.close()));
+  }
+
+  private get(name: string): Stored {
+    const s = this.tensors.get(name);
+    if (!s) throw new CheckpointError(this.dir, name, `no such tensor in the checkpoint (${this.tensors.size} tensors; names are canonical, e.g. '${TEXT_PREFIX}norm.weight')`);
+    return s;
+  }
+
+  /** Opens `dir`, validates every tensor against config.json, or throws (closing whatever it opened). */
+  static async open(dir: string): Promise<Checkpoint> {
+    const configPath = join(dir, 'config.json');
+    let configBytes: Uint8Array;
+    try {
+      configBytes = await readFile(configPath);
+    } catch (e) {
+      throw new ConfigError(configPath, '(file)', `cannot read: ${(e as Error).message}`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(new TextDecoder().decode(configBytes));
+    } catch (e) {
+      throw new ConfigError(configPath, '(file)', `not valid JSON: ${(e as Error).message}`);
+    }
+    const config = parseLlavaConfig(json, configPath);
+
+    const shardNames = await listShards(dir);
+    const files: SafetensorsFile[] = [];
+    try {
+      for (const name of shardNames) files.push(await SafetensorsFile.open(join(dir, name)));
+      const { tensors, unexpected } = collect(files);
+      await checkIndex(dir, files, tensors);
+      validate(dir, config, files, tensors);
+      return new Checkpoint(dir, config, configBytes, files, tensors, unexpected);
+    } catch (e) {
+      await Promise.all(files.map((f) => f.close()));
+      throw e;
+    }
+  }
+}
+
+export const openCheckpoint = (dir: string): Promise<Checkpoint> => Checkpoint.open(dir);
+
+/** Shard file names: the unique values of the index's weight_map, or the single model.safetensors. */
+async function listShards(dir: string): Promise<string[]> {
+  const indexPath = join(dir, INDEX_FILE);
+  if (await exists(indexPath)) {
+    const map = await readWeightMap(indexPath);
+    const names = [...new Set(Object.values(map))].sort();
+    if (names.length === 0) throw new CheckpointError(indexPath, null, 'weight_map is empty');
+    for (const n of names) {
+      if (n.includes('/') || n.includes('\\')) throw new CheckpointError(indexPath, null, `weight_map names a file outside the checkpoint directory: '${n}'`);
+      if (!(await exists(join(dir, n)))) throw new CheckpointError(indexPath, null, `weight_map names shard '${n}', which does not exist in ${dir}`);
+    }
+    return names;
+  }
+  if (await exists(join(dir, SINGLE_FILE))) return [SINGLE_FILE];
+  throw new CheckpointError(dir, null, `no ${SINGLE_FILE} and no ${INDEX_FILE}`);
+}
+
+async function readWeightMap(indexPath: string): Promise<Record<string, string>> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(indexPath, 'utf8'));
+  } catch (e) {
+    throw new CheckpointError(indexPath, null, `cannot read as JSON: ${(e as Error).message}`);
+  }
+  const map = isObject(json) ? json['weight_map'] : undefined;
+  if (!isObject(map)) throw new CheckpointError(indexPath, null, 'has no weight_map object');
+  for (const [k, v] of Object.entries(map)) if (typeof v !== 'string') throw new CheckpointError(indexPath, k, `weight_map value is not a file name: ${JSON.stringify(v)}`);
+  return map as Record<string, string>;
+}
+
+/** Every stored tensor by canonical name; the same tensor twice (across shards or namings) is an error. */
+function collect(files: SafetensorsFile[]): { tensors: Map<string, Stored>; unexpected: string[] } {
+  const tensors = new Map<string, Stored>();
+  const unexpected: string[] = [];
+  for (const file of files) {
+    for (const diskName of file.names()) {
+      if (isIgnoredName(diskName)) continue;
+      const name = canonicalName(diskName);
+      if (name === null) {
+        unexpected.push(diskName);
+        continue;
+      }
+      const prev = tensors.get(name);
+      if (prev) throw new CheckpointError(file.path, diskName, `duplicates '${prev.diskName}' in ${prev.file.path} (both are '${name}')`);
+      tensors.set(name, { diskName, file });
+    }
+  }
+  return { tensors, unexpected };
+}
+
+/** The index must agree with the shards: each weight_map entry is stored in the shard it names. */
+async function checkIndex(dir: string, files: SafetensorsFile[], tensors: Map<string, Stored>): Promise<void> {
+  const indexPath = join(dir, INDEX_FILE);
+  if (files.length === 1 && basename(files[0]!.path) === SINGLE_FILE && !(await exists(indexPath))) return;
+  const map = await readWeightMap(indexPath);
+  for (const [diskName, shard] of Object.entries(map)) {
+    if (isIgnoredName(diskName)) continue;
+    const stored = tensors.get(canonicalName(diskName) ?? diskName);
+    if (!stored || basename(stored.file.path) !== shard || stored.diskName !== diskName) {
+      throw new CheckpointError(join(dir, shard), diskName, `listed in ${INDEX_FILE} but not stored in this shard`);
+    }
+  }
+}
+
+function validate(dir: string, config: LlavaConfig, files: SafetensorsFile[], tensors: Map<string, Stored>): void {
+  const where = files.length === 1 ? files[0]!.path : `${dir} (shards ${files.map((f) => basename(f.path)).join(', ')})`;
+  for (const exp of expectedTensors(config)) {
+    const stored = tensors.get(exp.name);
+    if (!stored) {
+      if (!exp.required) continue;
+      const legacy = legacyName(exp.name);
+      throw new CheckpointError(where, exp.name, `missing (looked for '${exp.name}' and legacy '${legacy}'; expected shape ${fmt(exp.shape)} from config.json)`);
+    }
+    const info = stored.file.info(stored.diskName);
+    if (info.shape.length !== exp.shape.length || info.shape.some((d, i) => d !== exp.shape[i])) {
+      throw new CheckpointError(stored.file.path, stored.diskName, `shape ${fmt(info.shape)} but config.json implies ${fmt(exp.shape)}`);
+    }
+    if (!isFloatDType(info.dtype)) throw new CheckpointError(stored.file.path, stored.diskName, `dtype ${info.dtype} is not a float dtype (F32, F16, BF16, F64)`);
+  }
+}

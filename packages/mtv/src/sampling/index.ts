@@ -1,0 +1,2 @@
+export { Prng, type PrngState } from './prng.js';
+export { sampleRound, type RoundSample, type RoundSampleOptions } from './sample.js';

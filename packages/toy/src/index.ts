@@ -1,0 +1,2 @@
+// Public API of @mtv/toy.
+export * from './tasks/index.js';
