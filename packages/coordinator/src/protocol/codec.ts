@@ -15,7 +15,7 @@ import {
 // moreTypes: typed arrays travel as msgpack ext records and decode as the same class (DESIGN.md section 9);
 // without it msgpackr hands back Buffers. useRecords off: record structures are shared packer state,
 // which peers that connect and reconnect independently must not depend on.
-const packr = new Packr({ moreTypes: false, useRecords: false, mapsAsObjects: true });
+const packr = new Packr({ moreTypes: true, useRecords: false, mapsAsObjects: true });
 
 export interface DecodeOptions {
   /** Refuse frames larger than this many bytes (default LIMITS.maxPayload). */

@@ -26,8 +26,11 @@ export interface DecoderOutput {
   tap?: Float64Array;
 }
 
-/** Rotates q or k ([n, heads, d]) in place with the half-split (rotate_half) convention. */
-function applyRope(x: Float64Array, n: number, heads: number, d: number, theta: number, positionScale: number): void {
+/**
+ * Rotates q or k ([n, heads, d], position = row index) in place with the half-split (rotate_half)
+ * convention: for j < d/2, angle = pos·theta^(-2j/d), x'[j] = x[j]cos - x[j+d/2]sin, x'[j+d/2] = x[j+d/2]cos + x[j]sin.
+ */
+export function applyRope(x: Float64Array, n: number, heads: number, d: number, theta: number, positionScale: number): void {
   const half = d / 2;
   for (let p = 0; p < n; p++) {
     for (let i = 0; i < half; i++) {

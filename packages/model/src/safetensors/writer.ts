@@ -73,8 +73,12 @@ export async function writeSafetensors(path: string, tensors: TensorMap, metadat
 }
 
 /** f32 -> bf16 bits, round to nearest even (what torch's .to(bfloat16) does); NaN stays NaN. */
+const scratchF32 = new Float32Array(1);
+const scratchU32 = new Uint32Array(scratchF32.buffer);
+
 export function f32ToBf16Bits(v: number): number {
-  const u = new Uint32Array(new Float32Array([v]).buffer)[0]!;
+  scratchF32[0] = v;
+  const u = scratchU32[0]!;
   if ((u & 0x7f800000) === 0x7f800000 && (u & 0x7fffff) !== 0) return (u >>> 16) | 0x40;
   return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
 }
