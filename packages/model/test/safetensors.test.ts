@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -194,5 +195,46 @@ describe('safetensors corruption is reported with the file and tensor', () => {
     expect(await openError('good.safetensors', good())).toBeNull();
     const path = join(dir, 'good.safetensors');
     expect((await readFile(path)).length).toBe(good().length);
+  });
+});
+
+// Interop with the reference implementation, when Python's safetensors is installed (it is not a project dependency).
+const hasPython = ((): boolean => {
+  try {
+    execFileSync('python3', ['-c', 'import safetensors.numpy, numpy'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe.skipIf(!hasPython)('interop with Python safetensors', () => {
+  it('Python reads our file and its file reads back here', async () => {
+    const ours = join(dir, 'ours.safetensors');
+    const theirs = join(dir, 'theirs.safetensors');
+    await writeSafetensors(ours, { w: f32([1.5, -2, 3, 4, 5, 6], [2, 3]), h: { dtype: 'F16', shape: [2], data: new Uint16Array([0x3c00, 0xc000]) }, e: { dtype: 'I64', shape: [0], data: new BigInt64Array(0) } }, { format: 'pt' });
+    // Python: load ours, check values, save a copy with one more tensor.
+    const script = [
+      'import sys, numpy as np',
+      'from safetensors.numpy import load_file, save_file',
+      'from safetensors import safe_open',
+      'd = load_file(sys.argv[1])',
+      'assert d["w"].shape == (2, 3) and d["w"].tolist() == [[1.5, -2, 3], [4, 5, 6]], d["w"]',
+      'assert d["h"].dtype == np.float16 and d["h"].tolist() == [1.0, -2.0]',
+      'assert d["e"].shape == (0,)',
+      'assert safe_open(sys.argv[1], "np").metadata() == {"format": "pt"}',
+      'd["x"] = np.arange(5, dtype=np.float64)',
+      'save_file(d, sys.argv[2], metadata={"by": "python"})',
+    ].join('\n');
+    execFileSync('python3', ['-c', script, ours, theirs]);
+    const f = await SafetensorsFile.open(theirs);
+    try {
+      expect(f.metadata).toEqual({ by: 'python' });
+      expect(Array.from(await f.readF32('w'))).toEqual([1.5, -2, 3, 4, 5, 6]);
+      expect(Array.from(await f.readF32('h'))).toEqual([1, -2]);
+      expect(Array.from(await f.readF64('x'))).toEqual([0, 1, 2, 3, 4]);
+    } finally {
+      await f.close();
+    }
   });
 });
