@@ -36,6 +36,7 @@ export class Recorder {
   private readonly reads: PendingRead[] = [];
   private readonly scopeChecks: Promise<string | null>[] = [];
   private readonly kernels: string[] = [];
+  private readonly deferred: Tensor[] = [];
   private submitted = false;
   /** Dispatches recorded so far (for tests and profiling). */
   dispatchCount = 0;
@@ -140,6 +141,15 @@ export class Recorder {
     if (b > 0) this.encoder.copyBufferToBuffer(src.buffer, src.byteOffset + srcOffset, dst.buffer, dst.byteOffset + dstOffset, b);
   }
 
+  /**
+   * Returns tensors to the pool once this recorder has been submitted. Intermediates recorded here
+   * must be released this way, not with Tensor.release(): an upload is written to the queue at
+   * once, so a pooled buffer released before submit could be refilled before the work that reads it.
+   */
+  releaseAfterSubmit(...tensors: Tensor[]): void {
+    this.deferred.push(...tensors);
+  }
+
   /** Schedules a readback of t; the promise resolves after submit(). */
   read(t: Tensor): Promise<HostArray> {
     this.assertOpen();
@@ -196,6 +206,7 @@ export class Recorder {
       throw e;
     } finally {
       for (const p of this.pages) p.buffer.destroy();
+      for (const t of this.deferred) t.release();
     }
   }
 }

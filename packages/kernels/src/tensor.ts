@@ -91,7 +91,10 @@ export class Tensor {
     return out;
   }
 
-  /** Returns the buffer to its pool. The tensor must not be used afterwards. */
+  /**
+   * Returns the buffer to its pool. The tensor must not be used afterwards, and no unsubmitted
+   * recorder may still read it (use Recorder.releaseAfterSubmit for intermediates).
+   */
   release(): void {
     if (this.released || !this.owner) return;
     this.released = true;

@@ -38,7 +38,7 @@ export class Fields {
 
   int(key: string, fallback: number, min = 0): number {
     const v = this.obj[key] ?? fallback;
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) this.fail(key, `expected an integer >= ${min}, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) this.fail(key, `expected an integer${min === -Infinity ? '' : ` >= ${min}`}, got ${JSON.stringify(v)}`);
     return v;
   }
 
