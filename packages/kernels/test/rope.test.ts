@@ -101,6 +101,7 @@ describe('rope vs float64 reference', () => {
     const x = g.upload(randomF32(2 * 3 * 4 * 6, 1), [2, 3, 4, 6]);
     await expect(rope(rec, g.upload(randomF32(30, 1), [1, 2, 3, 5]), { pos0: 0, theta: 1e4 })).rejects.toThrow(/rope: head dim 5 of x \[1, 2, 3, 5\] must be even/);
     await expect(rope(rec, g.upload(randomF32(24, 1), [4, 6]), { pos0: 0, theta: 1e4 })).rejects.toThrow(/rope: tensor \[4, 6\] has rank 2; expected rank 4/);
+    await expect(rope(rec, g.empty([1, 1, 4097, 2]), { pos0: 0, theta: 1e4 })).rejects.toThrow(/rope: x \[1, 1, 4097, 2\] has 4097 heads; 1 to 4096 are supported/);
     await expect(rope(rec, x, { pos0: -1, theta: 1e4 })).rejects.toThrow(/rope: positions \[-1, 2\) must be integers in \[0, 2\^24\)/);
     await expect(rope(rec, x, { pos0: 2 ** 24 - 2, theta: 1e4 })).rejects.toThrow(/rope: positions/);
     await expect(rope(rec, x, { pos0: 0, theta: 0 })).rejects.toThrow(/rope: theta must be a finite number > 0/);

@@ -10,7 +10,7 @@ override TN: u32 = 4u;      // columns of Y per invocation (<= MAXB)
 override WGX: u32 = 16u;    // invocations along N
 override WGY: u32 = 4u;     // invocations along M
 override HAS_BIAS: bool = false;
-const MAXB: u32 = 8u;
+const MAXB: u32 = 32u;
 
 struct Params { m: u32, n: u32, k: u32, n0: u32, ldy: u32, _p0: u32, _p1: u32, _p2: u32 }
 @group(0) @binding(0) var<uniform> p: Params;

@@ -1,7 +1,8 @@
 // Rotary position embedding, Hugging Face rotate_half convention, on x [B, T, H, D]:
 //   for i < D/2: a = (pos0 + t) * inv_freq[i]
 //   y[i] = x[i] cos a - x[i + D/2] sin a,   y[i + D/2] = x[i + D/2] cos a + x[i] sin a
-// One invocation per (b, t, h, i) pair; positions are the same for every b.
+// One invocation per (b, t, i), looping over the heads: the angle and its sin/cos are computed
+// once per (t, i) instead of once per head. Positions are the same for every b.
 //
 // The angle is reduced exactly enough for any position below 2^24. The host passes, per i, the
 // frequency in revolutions r = inv_freq / 2pi split as r = r1 + r2 + r3, where r1 and r2 carry
@@ -28,8 +29,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let k = gid.x + gid.y * nwg.x * WG;
   if (k >= p.n) { return; }
   let i = k % p.half;
-  let row = k / p.half;  // (b, t, h) flattened
-  let t = (row / p.heads) % p.t_len;
+  let bt = k / p.half;  // (b, t) flattened
+  let t = bt % p.t_len;
   let pos = p.pos0 + t;
   let ph = f32(pos >> 12u);
   let pl = f32(pos & 4095u);
@@ -42,9 +43,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let a = rev * TWO_PI;  // in [-pi, pi]
   let c = cos(a);
   let s = sin(a);
-  let base = row * 2u * p.half;
-  let x1 = x[base + i];
-  let x2 = x[base + i + p.half];
-  y[base + i] = x1 * c - x2 * s;
-  y[base + i + p.half] = x2 * c + x1 * s;
+  for (var h = 0u; h < p.heads; h++) {
+    let base = (bt * p.heads + h) * 2u * p.half;
+    let x1 = x[base + i];
+    let x2 = x[base + i + p.half];
+    y[base + i] = x1 * c - x2 * s;
+    y[base + i + p.half] = x2 * c + x1 * s;
+  }
 }

@@ -7,3 +7,4 @@ export * from './tiny/index.js';
 export * from './tokenizer/index.js';
 export * from './image/index.js';
 export * from './prompt/index.js';
+export * from './runtime/index.js';

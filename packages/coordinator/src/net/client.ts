@@ -70,6 +70,8 @@ export class WorkerConnection extends TypedEmitter<WorkerConnectionEvents> {
   #welcome: Welcome | null = null;
   #attempt = 0;
   #timer: NodeJS.Timeout | null = null;
+  /** Why we closed the current socket ourselves; reported instead of ws's 1006 when the peer never echoes. */
+  #localClose: { code: number; reason: string } | null = null;
   /** Set when the current socket must not be followed by a reconnect. */
   #stopReason: string | null = null;
   #readyWaiters: { resolve: (w: Welcome) => void; reject: (e: Error) => void }[] = [];
@@ -142,6 +144,7 @@ export class WorkerConnection extends TypedEmitter<WorkerConnectionEvents> {
   #connect(): void {
     this.#state = 'connecting';
     this.#stopReason = null;
+    this.#localClose = null;
     const ws = new WebSocket(this.url, {
       maxPayload: this.#maxPayload,
       perMessageDeflate: false,
@@ -155,7 +158,11 @@ export class WorkerConnection extends TypedEmitter<WorkerConnectionEvents> {
         .catch((e: Error) => this.#log.warn(`worker: hello failed: ${e.message}`));
     });
     ws.on('message', (data, isBinary) => this.#onFrame(ws, data, isBinary));
-    ws.on('error', (e) => this.#log.warn(`worker: connection to ${this.url.host}: ${e.message}`));
+    ws.on('error', (e: Error & { code?: string }) => {
+      if (e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.#localClose ??= { code: CloseCode.tooLarge, reason: e.message };
+      else if (e.code?.startsWith('WS_ERR_')) this.#localClose ??= { code: 1002, reason: e.message };
+      this.#log.warn(`worker: connection to ${this.url.host}: ${e.message}`);
+    });
     ws.on('close', (code, reason) => this.#onClose(code, reason.toString()));
   }
 
@@ -165,6 +172,7 @@ export class WorkerConnection extends TypedEmitter<WorkerConnectionEvents> {
     const ws = this.#ws;
     this.#timer = setTimeout(() => {
       this.#log.warn(`worker: ${why} within ${ms} ms; dropping the connection`);
+      this.#localClose ??= { code: CloseCode.heartbeatTimeout, reason: `${why} within ${ms} ms` };
       ws?.terminate();
     }, ms);
   }
@@ -175,10 +183,11 @@ export class WorkerConnection extends TypedEmitter<WorkerConnectionEvents> {
     try {
       if (!isBinary) throw new ProtocolError('not-msgpack', 'text frame: the protocol uses binary msgpack frames');
       msg = decodeMessage(toBytes(data), { maxBytes: this.#maxPayload, from: 'coordinator' }) as CoordinatorMessage;
-    } catch (e) {
-      if (!(e instanceof ProtocolError)) throw e;
+    } catch (err) {
+      const e = err instanceof ProtocolError ? err : new ProtocolError('not-msgpack', `undecodable frame: ${String(err)}`);
       this.#log.warn(`worker: closing: ${e.message}`);
-      ws.close(e.reason === 'too-large' ? CloseCode.tooLarge : CloseCode.protocolError, closeReason(e.message));
+      this.#localClose ??= { code: e.reason === 'too-large' ? CloseCode.tooLarge : CloseCode.protocolError, reason: e.message };
+      ws.close(this.#localClose.code, closeReason(e.message));
       return;
     }
     const w = this.#welcome;
@@ -210,7 +219,9 @@ export class WorkerConnection extends TypedEmitter<WorkerConnectionEvents> {
     (this.emit as (e: string, m: CoordinatorAppMessage) => boolean)(msg.type, msg);
   }
 
-  #onClose(code: number, reason: string): void {
+  #onClose(peerCode: number, peerReason: string): void {
+    const code = this.#localClose?.code ?? peerCode;
+    const reason = this.#localClose?.reason ?? peerReason;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     this.#ws = null;

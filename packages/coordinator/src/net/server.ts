@@ -204,9 +204,7 @@ export class CoordinatorServer extends TypedEmitter<CoordinatorServerEvents> {
   #onConnection(ws: WebSocket, req: IncomingMessage): void {
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
     const conn: Conn = { ws, remote, peer: null, closing: null, helloTimer: null, pingSeq: 0, pongSeq: 0, misses: 0 };
-    if (this.#stopping) return void ws.close(CloseCode.goingAway, 'coordinator shutting down');
     this.#conns.add(conn);
-    conn.helloTimer = setTimeout(() => this.#close(conn, CloseCode.helloTimeout, `no hello within ${this.#helloTimeoutMs} ms`), this.#helloTimeoutMs);
     ws.on('message', (data, isBinary) => this.#onFrame(conn, data, isBinary));
     // ws reports oversized frames (it then closes with 1009) and framing violations here.
     ws.on('error', (e: Error & { code?: string }) => {
@@ -215,6 +213,8 @@ export class CoordinatorServer extends TypedEmitter<CoordinatorServerEvents> {
       this.#log.warn(`coordinator: closing ${this.#who(conn)}: ${e.message}`);
     });
     ws.on('close', (code, reasonBuf) => this.#onClose(conn, code, reasonBuf.toString()));
+    if (this.#stopping) return this.#close(conn, CloseCode.goingAway, 'coordinator shutting down');
+    conn.helloTimer = setTimeout(() => this.#close(conn, CloseCode.helloTimeout, `no hello within ${this.#helloTimeoutMs} ms`), this.#helloTimeoutMs);
   }
 
   #who(conn: Conn): string {
@@ -228,8 +228,9 @@ export class CoordinatorServer extends TypedEmitter<CoordinatorServerEvents> {
     try {
       const maxBytes = conn.peer ? this.maxPayload : Math.min(this.maxPayload, HELLO_MAX_BYTES);
       msg = decodeMessage(toBytes(data), { maxBytes, from: 'worker' }) as WorkerMessage;
-    } catch (e) {
-      if (!(e instanceof ProtocolError)) throw e;
+    } catch (err) {
+      // Anything decode throws is the frame's fault; it must never take the server down.
+      const e = err instanceof ProtocolError ? err : new ProtocolError('not-msgpack', `undecodable frame: ${String(err)}`);
       if (e.reason === 'version-mismatch' && !conn.peer) return this.#reject(conn, 'version-mismatch', `${e.message}; upgrade the worker or the coordinator`);
       const code = e.reason === 'too-large' ? CloseCode.tooLarge : e.reason === 'version-mismatch' ? CloseCode.versionMismatch : CloseCode.protocolError;
       return this.#close(conn, code, e.message);

@@ -71,6 +71,8 @@ export async function rope(rec: Recorder, x: Tensor, opts: RopeOptions): Promise
   checkRank(K, x, 4);
   const [, T, H, D] = x.shape as [number, number, number, number];
   checkThat(K, D >= 2 && D % 2 === 0, `head dim ${D} of x ${fmtShape(x.shape)} must be even`);
+  // the head loop counts against llvmpipe's 65535 loop iterations per invocation (rowwise.ts)
+  checkThat(K, H >= 1 && H <= 4096, `x ${fmtShape(x.shape)} has ${H} heads; 1 to 4096 are supported`);
   const { pos0 } = opts;
   checkThat(K, Number.isInteger(pos0) && pos0 >= 0 && pos0 + T <= ROPE_MAX_POSITION, `positions [${pos0}, ${pos0 + T}) must be integers in [0, 2^24)`);
   let table: Tensor;
@@ -85,7 +87,7 @@ export async function rope(rec: Recorder, x: Tensor, opts: RopeOptions): Promise
   const y = opts.out ?? rec.gpu.empty(x.shape, 'f32', K);
   checkDtype(K, y, 'f32');
   checkShape(K, 'output', y, x.shape);
-  const n = x.size / 2;
+  const n = (x.size / (H * D)) * (D / 2); // one invocation per (b, t, i); it loops over the H heads
   const pipe = await rec.gpu.pipeline(K, wgsl('rope.wgsl'), { WG });
   rec.dispatch(pipe, params([n, D / 2, H, T, pos0, 0, 0, 0]), [x, table, y], grid1d(n, WG));
   return y;

@@ -1,0 +1,296 @@
+// A LLaVA-family model loaded from a Hugging Face directory and run on @mtv/kernels: prompts with
+// interleaved images, logits at the last prompt token, head tap and patch, prefix-shared batches,
+// and greedy generation.
+import { Gpu, argmax, crossEntropy, embedding, scatterRows, type Recorder, type Tensor } from '@mtv/kernels';
+import type { LlavaConfig } from '../config/index.js';
+import { decodeImage, loadPreprocessorConfig, preprocessImage, type PreprocessorConfig, type RgbImage } from '../image/index.js';
+import { buildPrompt } from '../prompt/index.js';
+import { loadTokenizer, type TextTokenizer } from '../tokenizer/index.js';
+import { openCheckpoint, type Checkpoint } from '../weights/index.js';
+import { decoderPass, type PassPatch, type PassTap } from './decoder.js';
+import { KvCache } from './kv-cache.js';
+import { temp } from './layers.js';
+import { imageFeatures } from './vision.js';
+import { uploadWeights, type ModelWeights, type WeightDtype } from './weights.js';
+
+export interface LoadOptions {
+  /** Device to run on; acquired (and owned by the model) when omitted. */
+  gpu?: Gpu;
+  /** Matmul weights kept as packed f16 (default, half the memory) or converted to f32. */
+  weightDtype?: WeightDtype;
+}
+
+export type ImageInput = RgbImage | Uint8Array | string;
+
+export interface PromptInput {
+  /** Text with one `<image>` placeholder per image. */
+  text: string;
+  images?: readonly ImageInput[];
+  addSpecialTokens?: boolean;
+}
+
+/** A prompt ready for the model: token ids with images expanded, and the pixel values. */
+export interface PreparedPrompt {
+  ids: Int32Array;
+  imagePositions: number[][];
+  /** [numImages, 3, S, S] or null. */
+  pixels: Float32Array | null;
+}
+
+/** Head outputs to write at the patched positions: values [L, Hq, D] where mask [L * Hq] is 1. */
+export interface HeadPatch {
+  values: Float32Array;
+  mask: Uint8Array;
+}
+
+export interface ForwardResult {
+  /** Logits at the last prompt token [V]. */
+  logits: Float32Array;
+  /** Per-head o_proj inputs at the last prompt token [L, Hq, D], when tap was asked. */
+  tap?: Float32Array;
+}
+
+export interface GenerateOptions {
+  maxNewTokens?: number;
+  /** Token ids that end generation (default: the tokenizer's eos ids). */
+  stopTokens?: readonly number[];
+  /** MTV: patch these heads at the last prompt token and at every generated token. */
+  patch?: HeadPatch;
+}
+
+export interface GenerateResult {
+  ids: number[];
+  text: string;
+  /** 'stop' when a stop token was produced (it is not included), else 'length'. */
+  finish: 'stop' | 'length';
+}
+
+export class LlavaModel {
+  private constructor(
+    readonly dir: string,
+    readonly gpu: Gpu,
+    private readonly ownsGpu: boolean,
+    readonly checkpoint: Checkpoint,
+    readonly weights: ModelWeights,
+    readonly tokenizer: TextTokenizer,
+    readonly preprocessor: PreprocessorConfig,
+  ) {}
+
+  static async load(dir: string, opts: LoadOptions = {}): Promise<LlavaModel> {
+    const checkpoint = await openCheckpoint(dir);
+    const gpu = opts.gpu ?? (await Gpu.create());
+    try {
+      const [tokenizer, preprocessor] = await Promise.all([loadTokenizer(dir), loadPreprocessorConfig(dir)]);
+      const weights = await uploadWeights(gpu, checkpoint, opts.weightDtype ?? 'f16');
+      return new LlavaModel(dir, gpu, !opts.gpu, checkpoint, weights, tokenizer, preprocessor);
+    } catch (e) {
+      await checkpoint.close();
+      if (!opts.gpu) gpu.destroy();
+      throw e;
+    }
+  }
+
+  get config(): LlavaConfig {
+    return this.weights.config;
+  }
+
+  /** [layers, heads, headDim] of the tap / patch tensors. */
+  get headShape(): [number, number, number] {
+    const t = this.config.text;
+    return [t.numLayers, t.numHeads, t.headDim];
+  }
+
+  /** sha256 of config + weights (for MTV artifact provenance). */
+  private hashPromise: Promise<string> | null = null;
+  hash(): Promise<string> {
+    return (this.hashPromise ??= this.checkpoint.hash());
+  }
+
+  /** Tokenises text, expands each `<image>` to the model's image tokens, decodes and preprocesses the images. */
+  async prepare(input: PromptInput): Promise<PreparedPrompt> {
+    const images = input.images ?? [];
+    const c = this.config;
+    const built = buildPrompt(input.text, {
+      tokenizer: this.tokenizer,
+      imageTokenId: c.imageTokenIndex,
+      imageSeqLength: c.imageSeqLength,
+      numImages: images.length,
+      addSpecialTokens: input.addSpecialTokens ?? true,
+    });
+    let pixels: Float32Array | null = null;
+    if (images.length > 0) {
+      const size = c.vision.numChannels * c.vision.imageSize * c.vision.imageSize;
+      pixels = new Float32Array(images.length * size);
+      for (let i = 0; i < images.length; i++) {
+        const src = images[i]!;
+        const img = typeof src === 'string' || src instanceof Uint8Array ? await decodeImage(src) : src;
+        const pv = preprocessImage(img, this.preprocessor);
+        if (pv.data.length !== size) {
+          throw new Error(`image ${i} (${img.source}) preprocesses to ${pv.shape.join('x')}, but the vision tower expects 3x${c.vision.imageSize}x${c.vision.imageSize}`);
+        }
+        pixels.set(pv.data, i * size);
+      }
+    }
+    return { ids: built.ids, imagePositions: built.imagePositions, pixels };
+  }
+
+  /** Input embeddings [T, H]: token embeddings with image features scattered into the image-token rows. */
+  private async embed(rec: Recorder, p: PreparedPrompt): Promise<Tensor> {
+    const c = this.config;
+    const V = c.text.vocabSize;
+    const ids = Int32Array.from(p.ids, (id, pos) => {
+      if (id === c.imageTokenIndex) return 0; // its row is overwritten by image features below
+      if (id < 0 || id >= V) throw new Error(`token id ${id} at position ${pos} is outside the vocabulary [0, ${V})`);
+      return id;
+    });
+    const x = temp(rec, await embedding(rec, this.weights.text.embed, ids));
+    const nImages = p.imagePositions.length;
+    if (nImages > 0) {
+      if (!p.pixels) throw new Error('prompt has image tokens but no pixel values');
+      const feats = temp(rec, await imageFeatures(rec, this.weights, p.pixels, nImages));
+      await scatterRows(rec, x, feats, Int32Array.from(p.imagePositions.flat()));
+    }
+    return x;
+  }
+
+  /** Patch values [L, Hq, D] on the device (the caller releases it). */
+  private headsTensor(values: Float32Array): Tensor {
+    const [L, Hq, D] = this.headShape;
+    if (values.length !== L * Hq * D) throw new Error(`patch values have ${values.length} elements; this model needs [${L}, ${Hq}, ${D}] = ${L * Hq * D}`);
+    return this.gpu.upload(values, [L, Hq, D], 'f32', { label: 'patch values' });
+  }
+
+  /** Per-row head masks [B, L, Hq] u32 on the device (the caller releases it). */
+  private masksTensor(masks: readonly Uint8Array[]): Tensor {
+    const [L, Hq] = this.headShape;
+    const data = new Uint32Array(masks.length * L * Hq);
+    masks.forEach((m, b) => {
+      if (m.length !== L * Hq) throw new Error(`patch mask ${b} has ${m.length} entries; this model has ${L} layers x ${Hq} heads = ${L * Hq}`);
+      for (let i = 0; i < m.length; i++) data[b * L * Hq + i] = m[i] ? 1 : 0;
+    });
+    return this.gpu.upload(data, [masks.length, L, Hq], 'u32', { label: 'patch masks' });
+  }
+
+  private checkLength(n: number): void {
+    if (n === 0) throw new Error('empty prompt');
+    const max = this.config.text.maxPositionEmbeddings;
+    if (n > max) throw new Error(`${n} tokens exceed the model's context of ${max} positions`);
+  }
+
+  /** One prompt: logits at its last token, with optional tap and patch there. */
+  async forward(p: PreparedPrompt, opts: { tap?: boolean; patch?: HeadPatch } = {}): Promise<ForwardResult> {
+    const T = p.ids.length;
+    this.checkLength(T);
+    const [L, Hq, D] = this.headShape;
+    const rec = this.gpu.recorder('forward');
+    const cache = KvCache.create(this.gpu, this.config.text, 1, T);
+    try {
+      const x = await this.embed(rec, p);
+      const tap: PassTap | undefined = opts.tap ? { buffer: temp(rec, this.gpu.empty([1, 1, L, Hq, D], 'f32', 'tap')), positions: [T - 1] } : undefined;
+      const patch: PassPatch | undefined = opts.patch
+        ? { values: temp(rec, this.headsTensor(opts.patch.values)), mask: temp(rec, this.masksTensor([opts.patch.mask])), positions: [T - 1] }
+        : undefined;
+      const logits = temp(rec, await decoderPass(rec, this.weights, { x, rows: 1, tokens: T, cache, ...(tap ? { tap } : {}), ...(patch ? { patch } : {}) }));
+      const outL = rec.read(logits);
+      const outT = tap ? rec.read(tap.buffer) : null;
+      await rec.submit();
+      return { logits: (await outL) as Float32Array, ...(outT ? { tap: (await outT) as Float32Array } : {}) };
+    } finally {
+      cache.release();
+    }
+  }
+
+  /**
+   * Prefix-shared batch (DESIGN.md section 2): the prompt minus its last token is prefilled once;
+   * the last token then runs as B rows sharing that prefix cache, row b patched with masks[b].
+   * Returns per-row logits [B, V], or per-row cross-entropies of `target` when given.
+   */
+  async prefixBatch(p: PreparedPrompt, values: Float32Array, masks: readonly Uint8Array[], opts: { target?: number } = {}): Promise<Float32Array> {
+    const T = p.ids.length;
+    this.checkLength(T);
+    if (T < 2) throw new Error('prefixBatch needs a prompt of at least 2 tokens');
+    if (masks.length === 0) throw new Error('prefixBatch needs at least one mask');
+    const B = masks.length;
+    const c = this.config;
+    const last = p.ids[T - 1]!;
+    if (last === c.imageTokenIndex) throw new Error('prefixBatch: the last prompt token is an image token; end the prompt with text');
+    const rec = this.gpu.recorder('prefix batch');
+    const prefix = KvCache.create(this.gpu, c.text, 1, T - 1);
+    const rows = KvCache.create(this.gpu, c.text, B, 1);
+    try {
+      const prefixPrompt: PreparedPrompt = { ids: p.ids.subarray(0, T - 1), imagePositions: p.imagePositions, pixels: p.pixels };
+      const x = await this.embed(rec, prefixPrompt);
+      // The prefix's logits are not needed; the LM head runs on one row only.
+      temp(rec, await decoderPass(rec, this.weights, { x, rows: 1, tokens: T - 1, cache: prefix }));
+      const xb = temp(rec, await embedding(rec, this.weights.text.embed, new Int32Array(B).fill(last)));
+      const patch: PassPatch = { values: temp(rec, this.headsTensor(values)), mask: temp(rec, this.masksTensor(masks)), positions: [0] };
+      const logits = temp(rec, await decoderPass(rec, this.weights, { x: xb, rows: B, tokens: 1, cache: rows, prefix, patch }));
+      let out: Promise<unknown>;
+      if (opts.target !== undefined) {
+        const rowsIdx = Array.from({ length: B }, (_, b) => b);
+        out = rec.read(temp(rec, await crossEntropy(rec, logits, rowsIdx, new Array<number>(B).fill(opts.target))));
+      } else out = rec.read(logits);
+      await rec.submit();
+      return (await out) as Float32Array;
+    } finally {
+      prefix.release();
+      rows.release();
+    }
+  }
+
+  /** Greedy generation; deterministic. With `patch`, the MTV heads are patched at the last prompt token and every generated token. */
+  async generate(p: PreparedPrompt, opts: GenerateOptions = {}): Promise<GenerateResult> {
+    const maxNew = opts.maxNewTokens ?? 16;
+    const T = p.ids.length;
+    this.checkLength(T + maxNew);
+    const stop = new Set(opts.stopTokens ?? this.tokenizer.eosTokenIds);
+    const cache = KvCache.create(this.gpu, this.config.text, 1, T + maxNew);
+    const out: number[] = [];
+    let finish: GenerateResult['finish'] = 'length';
+    let values: Tensor | null = null;
+    let mask: Tensor | null = null;
+    try {
+      let rec = this.gpu.recorder('prefill');
+      if (opts.patch) {
+        // uploaded once, kept for every step (released in finally)
+        values = this.headsTensor(opts.patch.values);
+        mask = this.masksTensor([opts.patch.mask]);
+      }
+      const patchAt = (pos: number): PassPatch | undefined => (values && mask ? { values, mask, positions: [pos] } : undefined);
+      let x = await this.embed(rec, p);
+      let logits = temp(rec, await decoderPass(rec, this.weights, { x, rows: 1, tokens: T, cache, ...optPatch(patchAt(T - 1)) }));
+      for (let step = 0; step < maxNew; step++) {
+        const next = temp(rec, await argmax(rec, logits));
+        const read = rec.read(next);
+        await rec.submit();
+        const id = (await read)[0]!;
+        if (stop.has(id)) {
+          finish = 'stop';
+          break;
+        }
+        out.push(id);
+        if (step === maxNew - 1) break;
+        rec = this.gpu.recorder('decode');
+        x = temp(rec, await embedding(rec, this.weights.text.embed, [id]));
+        logits = temp(rec, await decoderPass(rec, this.weights, { x, rows: 1, tokens: 1, cache, ...optPatch(patchAt(0)) }));
+      }
+      return { ids: out, text: this.tokenizer.decode(out, { skipSpecialTokens: true }), finish };
+    } finally {
+      cache.release();
+      values?.release();
+      mask?.release();
+    }
+  }
+
+  /** Bytes of weights on the device. */
+  get deviceBytes(): number {
+    return this.weights.deviceBytes;
+  }
+
+  async close(): Promise<void> {
+    await this.checkpoint.close();
+    if (this.ownsGpu) this.gpu.destroy();
+  }
+}
+
+const optPatch = (p: PassPatch | undefined): { patch?: PassPatch } => (p ? { patch: p } : {});
