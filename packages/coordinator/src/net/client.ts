@@ -50,6 +50,7 @@ export type WorkerConnectionEvents = AppEvents & {
   reject: [msg: Reject];
   /** Every application message, in arrival order. */
   message: [msg: CoordinatorAppMessage];
+  /** The socket closed: the code/reason we closed it with when we did (1009, 4000, 4006), else the coordinator's. */
   disconnected: [info: { code: number; reason: string }];
   reconnecting: [info: { attempt: number; delayMs: number }];
   /** The connection will not be retried: closed by us, a fatal reject, shutdown without reconnect, or attempts exhausted. */

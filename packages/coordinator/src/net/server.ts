@@ -213,7 +213,7 @@ export class CoordinatorServer extends TypedEmitter<CoordinatorServerEvents> {
       this.#log.warn(`coordinator: closing ${this.#who(conn)}: ${e.message}`);
     });
     ws.on('close', (code, reasonBuf) => this.#onClose(conn, code, reasonBuf.toString()));
-    if (this.#stopping) return this.#close(conn, CloseCode.goingAway, 'coordinator shutting down');
+    if (this.#stopping) return this.#reject(conn, 'shutting-down', 'coordinator shutting down');
     conn.helloTimer = setTimeout(() => this.#close(conn, CloseCode.helloTimeout, `no hello within ${this.#helloTimeoutMs} ms`), this.#helloTimeoutMs);
   }
 
