@@ -88,7 +88,7 @@ describe('attention vs float64 reference', () => {
         Tn: fc.integer({ min: 1, max: 6 }),
         Hkv: fc.integer({ min: 1, max: 2 }),
         group: fc.integer({ min: 1, max: 3 }),
-        D4: fc.constantFrom(1, 2, 3, 16, 18),
+        D4: fc.constantFrom(1, 2, 3), // D = 64 and 72 are fixed cases above (big unrolled shaders compile slowly)
         P: fc.integer({ min: 0, max: 9 }),
         extra: fc.integer({ min: 0, max: 9 }),
         pad: fc.integer({ min: 0, max: 3 }),

@@ -5,12 +5,13 @@
 // X is [M, K] row-major, W (this chunk) is [n, K] row-major, Y is [M, ldy]; the chunk writes
 // columns [n0, n0 + n) of Y. Rows/columns past the edge are clamped for loads (in bounds, results
 // discarded) and skipped for stores, so any M, N work; K % 4 != 0 is the scalar tail loop.
-override TM: u32 = 4u;      // rows of Y per invocation (<= MAXB)
-override TN: u32 = 4u;      // columns of Y per invocation (<= MAXB)
+// TM x TN is the register block. They size function-scope arrays, which WGSL only allows for
+// const expressions (not overrides), so the host rewrites these two lines (ops/matmul.ts).
+const TM: u32 = 4u;         // rows of Y per invocation
+const TN: u32 = 4u;         // columns of Y per invocation
 override WGX: u32 = 16u;    // invocations along N
 override WGY: u32 = 4u;     // invocations along M
 override HAS_BIAS: bool = false;
-const MAXB: u32 = 32u;
 
 struct Params { m: u32, n: u32, k: u32, n0: u32, ldy: u32, _p0: u32, _p1: u32, _p2: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
@@ -22,14 +23,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c0 = gid.x * TN;
   let r0 = gid.y * TM;
   if (c0 >= p.n || r0 >= p.m) { return; }
-  var xb: array<u32, MAXB>;
-  var wb: array<u32, MAXB>;
+  var xb: array<u32, TM>;
+  var wb: array<u32, TN>;
   for (var i = 0u; i < TM; i++) { xb[i] = min(r0 + i, p.m - 1u) * p.k; }
   for (var j = 0u; j < TN; j++) { wb[j] = min(c0 + j, p.n - 1u) * p.k; }
-  var acc: array<array<f32, MAXB>, MAXB>;
+  var acc: array<array<f32, TN>, TM>;
   let k4 = p.k & ~3u;
   for (var k = 0u; k < k4; k += 4u) {
-    var xv: array<vec4<f32>, MAXB>;
+    var xv: array<vec4<f32>, TM>;
     for (var i = 0u; i < TM; i++) { xv[i] = ldx4(xb[i] + k); }
     for (var j = 0u; j < TN; j++) {
       let wv = ldw4(wb[j] + k);

@@ -69,7 +69,7 @@ export async function benchAttention(gpu: Gpu): Promise<Row[]> {
     };
     const big = flops(s) > 5e8;
     const reps = big ? 1 : s.Tn === 1 ? 20 : 5;
-    const repeats = big ? 3 : 7;
+    const repeats = big ? 5 : 9;
     for (const v of Object.values(variants)) await timeOnce(gpu, v, 1); // compile + warm up
     const times: Record<string, number[]> = { plain: [], tap: [], patch: [] };
     for (let r = 0; r < repeats; r++) {

@@ -1,0 +1,1 @@
+export { extract, extractShard, extendSums, shardPlan, type ExtractOptions, type ExtractShardOptions } from './extract.js';
