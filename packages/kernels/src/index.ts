@@ -20,3 +20,6 @@ export * from './ops/cross_entropy.js';
 export * from './ops/rope.js';
 export * from './ops/gather.js';
 export * from './ops/scatter.js';
+export * from './ops/matmul.js';
+export * from './ops/grad/index.js';
+export * from './ops/adam.js';

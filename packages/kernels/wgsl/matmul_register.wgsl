@@ -1,6 +1,8 @@
 // Y = X · Wᵀ (+ b), register-blocked for CPU adapters (llvmpipe): each invocation computes a
 // TM x TN block of Y from vec4 loads of X and W rows, with no workgroup memory and no barriers.
 // Prepended by one of matmul_io_*.wgsl (bindings 1 x, 2 w and the ldx4/ldw4/ldx1/ldw1 loads).
+// On llvmpipe every storage load is a per-lane scalar loop, so the cost is the number of load
+// instructions per lane: a TM x TN block does TM + TN vec4 loads per 4·TM·TN multiply-adds.
 //
 // X is [M, K] row-major, W (this chunk) is [n, K] row-major, Y is [M, ldy]; the chunk writes
 // columns [n0, n0 + n) of Y. Rows/columns past the edge are clamped for loads (in bounds, results

@@ -8,3 +8,5 @@ export * from './attention.js';
 export * from './rope.js';
 export * from './gather.js';
 export * from './scatter.js';
+export * from './grad.js';
+export * from './matmul.js';

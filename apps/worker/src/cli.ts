@@ -1,0 +1,63 @@
+// The worker command: flags, the thread pool, the connection; exits when the coordinator is done.
+import { Command, CommanderError } from 'commander';
+import { consoleLogger, type Logger } from '@mtv/coordinator';
+import { ThreadPool } from './pool.js';
+import { FleetWorker, defaultWorkerId } from './worker.js';
+
+interface Flags {
+  connect: string;
+  token?: string;
+  model: string;
+  threads: string;
+  id?: string;
+  name?: string;
+  maxBatch: string;
+  quiet: boolean;
+}
+
+export function workerProgram(): Command {
+  return new Command('mtv-worker')
+    .description('MTV fleet worker: runs extract / rollouts / eval shards for a coordinator on this machine\'s device')
+    .requiredOption('--connect <url>', 'coordinator address, ws://host:port or wss://host[/path] behind a TLS proxy')
+    .option('--token <secret>', 'the coordinator\'s token (default: $MTV_TOKEN)')
+    .requiredOption('--model <dir>', 'model checkpoint directory (must hash to the job\'s model)')
+    .option('--threads <n>', 'worker threads, each with its own device and copy of the model', '1')
+    .option('--id <id>', 'worker id, unique in the fleet (default: host-pid)')
+    .option('--name <name>', 'display name')
+    .option('--max-batch <n>', 'largest rollout batch per forward', '32')
+    .option('--quiet', 'warnings only', false)
+    .exitOverride();
+}
+
+export async function runWorkerCli(argv: readonly string[]): Promise<number> {
+  const program = workerProgram();
+  try {
+    program.parse([...argv], { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) return e.code === 'commander.helpDisplayed' || e.code === 'commander.help' ? 0 : 2;
+    throw e;
+  }
+  const f = program.opts<Flags>();
+  const threads = Number(f.threads);
+  const maxBatch = Number(f.maxBatch);
+  const log: Logger = f.quiet ? { info: () => {}, warn: consoleLogger.warn } : consoleLogger;
+  const id = f.id ?? defaultWorkerId();
+  log.info(`worker ${id}: loading ${f.model} on ${threads} thread(s)`);
+  const { pool, info } = await ThreadPool.start(f.model, threads, { maxBatch });
+  log.info(`worker ${id}: model ${info.modelHash.slice(0, 16)}, heads [${info.headShape.join(', ')}], adapter ${info.adapter.description || info.adapter.device} (${info.backend})`);
+  process.stderr.write(`MTV_WORKER_READY ${id}\n`);
+  const worker = new FleetWorker({
+    url: f.connect, token: f.token ?? process.env.MTV_TOKEN ?? '', workerId: id, ...(f.name ? { name: f.name } : {}),
+    executor: pool, info, threads, maxBatch, logger: log,
+  }).start();
+  const onSignal = (sig: string): void => {
+    log.warn(`worker ${id}: ${sig}: closing`);
+    void worker.close(`worker stopped (${sig})`).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  const { reason } = await worker.stopped();
+  await pool.close();
+  log.info(`worker ${id}: stopped after ${worker.shardsDone} shard(s): ${reason}`);
+  return /^rejected|closed by the coordinator \(40/.test(reason) ? 1 : 0;
+}

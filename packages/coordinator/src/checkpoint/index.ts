@@ -1,0 +1,1 @@
+export { CheckpointStore, CheckpointError, Throttle } from './store.js';

@@ -1,0 +1,101 @@
+// The coordinator command: flags, serving, the job, the closing table. Returns an exit code.
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { FleetCoordinator } from '../fleet/index.js';
+import type { PipelineResult } from '../jobs/index.js';
+import { consoleLogger, type Logger } from '../net/logger.js';
+import { ProgressView } from './progress.js';
+import { addSpecOptions, specFromFlags, type SpecFlags } from './spec-options.js';
+import { formatResultTable } from './table.js';
+
+interface ServeFlags extends SpecFlags {
+  port: string;
+  host: string;
+  token?: string;
+  state?: string;
+  resume: boolean;
+  workers: string;
+  heartbeatMs: string;
+  heartbeatMisses: string;
+  checkpointMs: string;
+  json?: string;
+  progress: boolean;
+  quiet: boolean;
+  keepServing: boolean;
+}
+
+export function coordinatorProgram(): Command {
+  const c = new Command('coordinator')
+    .description('serve MTV fleet workers over WebSocket and run one extract -> locate -> eval job')
+    .option('--port <n>', 'port to listen on (0: any free port)', '7070')
+    .option('--host <host>', 'interface to bind; anything but loopback requires --token', '127.0.0.1')
+    .option('--token <secret>', 'shared secret workers must present (default: $MTV_TOKEN)')
+    .option('--state <dir>', 'checkpoint directory (default: .mtv-fleet/<job id>)')
+    .option('--resume', 'continue the job checkpointed in --state', false)
+    .option('--workers <n>', 'wait for this many workers before starting', '1')
+    .option('--heartbeat-ms <n>', 'ping period', '5000')
+    .option('--heartbeat-misses <n>', 'unanswered pings before a worker is dropped and its shards reassigned', '3')
+    .option('--checkpoint-ms <n>', 'least time between extract checkpoints', '1000')
+    .option('--json <file>', 'also write the result summary as JSON')
+    .option('--no-progress', 'no progress output')
+    .option('--quiet', 'only errors and the final table', false)
+    .option('--keep-serving', 'keep serving after the job (workers stay connected)', false);
+  addSpecOptions(c);
+  return c.exitOverride();
+}
+
+export function resultJson(r: PipelineResult): Record<string, unknown> {
+  return {
+    jobId: r.spec.jobId, artifact: r.artifact, rounds: r.sums.count, shotsCompressed: r.spec.extract.rounds * r.spec.extract.shots,
+    heads: r.located ? Array.from(r.located.heads) : null, selectionLoss: r.located?.selectionLoss ?? null,
+    summaries: r.summaries, timings: r.timings, resumedAt: r.resumedAt,
+  };
+}
+
+export async function runCoordinatorCli(argv: readonly string[]): Promise<number> {
+  const program = coordinatorProgram();
+  try {
+    program.parse([...argv], { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) return e.code === 'commander.helpDisplayed' || e.code === 'commander.help' ? 0 : 2;
+    throw e;
+  }
+  const f = program.opts<ServeFlags>();
+  const token = f.token ?? process.env.MTV_TOKEN;
+  const logger: Logger = f.quiet ? { info: () => {}, warn: consoleLogger.warn } : consoleLogger;
+  const provisionalId = f.jobId ?? 'job';
+  const stateDir = resolve(f.state ?? `.mtv-fleet/${provisionalId}`);
+  const spec = await specFromFlags(f, stateDir);
+  const coordinator = new FleetCoordinator({
+    host: f.host, port: Number(f.port), ...(token ? { token } : {}),
+    heartbeatMs: Number(f.heartbeatMs), heartbeatMisses: Number(f.heartbeatMisses), logger,
+  });
+  const address = await coordinator.start();
+  // Machine-readable line for launchers and tests (the logger line may be silenced by --quiet).
+  process.stderr.write(`MTV_COORDINATOR_LISTENING ws://${address.host}:${address.port}\n`);
+  const stop = (signal: string): void => {
+    logger.warn(`coordinator: ${signal}: closing (the job continues with --resume)`);
+    void coordinator.close({ reason: `coordinator stopped (${signal})`, reconnect: true }).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  const view = f.progress && !f.quiet ? new ProgressView(process.stderr) : null;
+  let result: PipelineResult;
+  try {
+    result = await coordinator.run({
+      spec, stateDir, resume: f.resume, checkpointMs: Number(f.checkpointMs), minWorkers: Number(f.workers),
+      ...(view ? { emit: view.onEvent } : {}),
+    });
+  } catch (e) {
+    view?.stop();
+    await coordinator.close({ reason: `job failed: ${(e as Error).message}`, reconnect: false });
+    throw e;
+  }
+  view?.stop();
+  process.stdout.write(`\n${formatResultTable(result)}\n\nMTV artifact: ${result.artifact}\n`);
+  if (f.json) await writeFile(f.json, `${JSON.stringify(resultJson(result), null, 2)}\n`);
+  if (!f.keepServing) await coordinator.close({ reason: 'job done', reconnect: false });
+  return 0;
+}
+

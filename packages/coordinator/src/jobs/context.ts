@@ -1,0 +1,62 @@
+// Everything a phase of a job needs: the spec, the loaded datasets, the image store, the wire
+// format, the scheduler and where events go.
+import { checkShots, loadDataset, type Dataset } from '@mtv/mtv';
+import type { Logger } from '../net/logger.js';
+import type { PromptFormat } from '../protocol/index.js';
+import type { Scheduler } from '../scheduler/index.js';
+import type { DataRef, JobSpec } from './spec.js';
+import { ImageStore, wireFormat } from './wire.js';
+
+export type Phase = 'extract' | 'locate' | 'eval';
+
+export type PipelineEvent =
+  | { readonly kind: 'phase-start'; readonly phase: Phase; readonly resumedFrom?: string }
+  | { readonly kind: 'phase-done'; readonly phase: Phase; readonly ms: number }
+  | { readonly kind: 'extract-progress'; readonly rounds: number; readonly total: number; readonly workers: number }
+  | { readonly kind: 'locate-step'; readonly step: number; readonly steps: number; readonly meanLoss: number; readonly headsAboveHalf: number }
+  | { readonly kind: 'locate-validation'; readonly step: number; readonly loss: number }
+  | { readonly kind: 'locate-select'; readonly done: number; readonly total: number }
+  | { readonly kind: 'eval-progress'; readonly done: number; readonly total: number };
+
+export interface JobContext {
+  readonly spec: JobSpec;
+  readonly data: Dataset;
+  /** Validation and evaluation data (spec.evalData, else data). */
+  readonly evalData: Dataset;
+  readonly store: ImageStore;
+  readonly format: PromptFormat;
+  readonly scheduler: Scheduler;
+  readonly logger: Logger;
+  readonly emit: (e: PipelineEvent) => void;
+}
+
+export async function loadData(ref: DataRef): Promise<Dataset> {
+  return loadDataset({ file: ref.file, format: ref.format, ...(ref.root ? { root: ref.root } : {}), checkImages: 'exists' });
+}
+
+/** Loads the datasets of a spec and checks them against its settings before any work is handed out. */
+export async function loadJobData(spec: JobSpec): Promise<{ data: Dataset; evalData: Dataset }> {
+  const data = await loadData(spec.data);
+  const evalData = spec.evalData ? await loadData(spec.evalData) : data;
+  checkShots(data, spec.extract.shots, 'extract');
+  if (spec.evalData && spec.evalData.format !== spec.data.format) {
+    throw new Error(`job ${spec.jobId}: eval data format '${spec.evalData.format}' differs from the training data's '${spec.data.format}'`);
+  }
+  if (spec.eval && spec.eval.modes.some((m) => m === 'icl' || m === 'mtv+icl')) checkShots(data, spec.eval.shots, 'eval');
+  return { data, evalData };
+}
+
+export function makeContext(spec: JobSpec, loaded: { data: Dataset; evalData: Dataset }, scheduler: Scheduler, logger: Logger, emit: (e: PipelineEvent) => void): JobContext {
+  return {
+    spec, ...loaded, store: new ImageStore(), format: wireFormat(spec.data.format, spec.data.instruction !== undefined ? { instruction: spec.data.instruction } : {}),
+    scheduler, logger, emit,
+  };
+}
+
+/** Splits `n` items into at most `parts` contiguous, near-equal, non-empty ranges [a, b). */
+export function splitRange(n: number, parts: number): [number, number][] {
+  const k = Math.max(1, Math.min(n, parts));
+  const out: [number, number][] = [];
+  for (let i = 0; i < k; i++) out.push([Math.floor((i * n) / k), Math.floor(((i + 1) * n) / k)]);
+  return out;
+}

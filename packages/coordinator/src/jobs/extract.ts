@@ -1,0 +1,102 @@
+// The extract phase over the fleet: rounds grouped into fixed-size shards, each shard carrying the
+// examples its rounds draw (from PRNG(seed, r), exactly as @mtv/mtv's sampleRound), results merged in
+// shard-id order into one ActivationSums. This is mergeShards' addition sequence, so the sums equal a
+// single-process `extract()` with the same seed and shard size bit for bit. Only the merged prefix is
+// checkpointed; shards after it are recomputed on resume, so none is lost or counted twice.
+import { ActivationSums, sampleRound, shardPlan, type ActivationSumsData } from '@mtv/mtv';
+import type { ExtractResult, ExtractShard, ShardResult } from '../protocol/index.js';
+import type { ShardTask } from '../scheduler/index.js';
+import type { JobContext } from './context.js';
+import { ExampleTable } from './wire.js';
+
+export interface ExtractProgressState {
+  /** Shards [0, nextShard) are merged into the sums. */
+  readonly nextShard: number;
+  readonly sums: ActivationSumsData;
+}
+
+export const extractJobId = (jobId: string): string => `${jobId}.extract`;
+
+/** The wire shard of rounds [r0, r1). */
+export async function buildExtractShard(ctx: JobContext, shardId: number, r0: number, r1: number): Promise<ExtractShard> {
+  const { spec, data } = ctx;
+  const table = new ExampleTable(spec.data.format, ctx.store);
+  const rounds: ExtractShard['rounds'] = [];
+  for (let r = r0; r < r1; r++) {
+    const s = sampleRound(data.examples, { seed: spec.extract.seed, round: r, shots: spec.extract.shots });
+    const shots: number[] = [];
+    for (const e of s.shots) shots.push(await table.add(e, s.variant));
+    rounds.push({ r, shots, query: await table.add(s.query, s.variant) });
+  }
+  const seed = spec.extract.seed;
+  return {
+    kind: 'extract', jobId: extractJobId(spec.jobId), shardId, modelHash: spec.model.hash, format: ctx.format, geometry: spec.model.geometry,
+    // The wire seed is an integer; a string seed is carried by the rounds' explicit examples alone.
+    seed: typeof seed === 'number' ? seed : 0,
+    shots: spec.extract.shots, r0, r1, rounds, examples: table.examples, sumsq: true,
+  };
+}
+
+/** Refuses a result that does not belong to the shard or holds non-finite numbers. */
+export function checkExtractResult(ctx: JobContext, res: ShardResult, r0: number, r1: number): ExtractResult {
+  const g = ctx.spec.model.geometry;
+  if (res.kind !== 'extract') throw new Error(`expected an extract result, got '${res.kind}'`);
+  if (res.r0 !== r0 || res.r1 !== r1) throw new Error(`result covers rounds [${res.r0}, ${res.r1}), the shard is [${r0}, ${r1})`);
+  if (res.count !== r1 - r0) throw new Error(`result counts ${res.count} rounds, the shard has ${r1 - r0}`);
+  if (res.shape[0] !== g.layers || res.shape[1] !== g.heads || res.shape[2] !== g.headDim) {
+    throw new Error(`result shape [${res.shape.join(', ')}] differs from the model's [${g.layers}, ${g.heads}, ${g.headDim}]`);
+  }
+  if (!res.sumsq) throw new Error('result has no sums of squares (the shard asked for them)');
+  for (const [name, a] of [['sum', res.sum], ['sumsq', res.sumsq]] as const) {
+    const bad = a.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new Error(`result ${name}[${bad}] is ${a[bad]}`);
+  }
+  return res;
+}
+
+export interface ExtractRunOptions {
+  readonly resume: ExtractProgressState | null;
+  /**
+   * Called after each in-order merge with a snapshot function: it returns the live merged state
+   * (arrays not copied), consistent whenever it is called, so pack it synchronously.
+   */
+  readonly onMerged: (snapshot: () => ExtractProgressState) => Promise<void>;
+}
+
+export async function runExtract(ctx: JobContext, opts: ExtractRunOptions): Promise<ActivationSums> {
+  const { spec } = ctx;
+  const g = spec.model.geometry;
+  const plan = shardPlan(spec.extract.rounds, spec.extract.shardSize);
+  const total = opts.resume ? ActivationSums.fromData(opts.resume.sums) : new ActivationSums([g.layers, g.heads, g.headDim]);
+  let next = opts.resume?.nextShard ?? 0;
+  if (next > plan.length) throw new Error(`extract resume: ${next} shards merged, but the job has ${plan.length}`);
+  const expected = plan.slice(0, next).reduce((a, s) => a + (s.r1 - s.r0), 0);
+  if (total.count !== expected) throw new Error(`extract resume: the saved sums count ${total.count} rounds, shards [0, ${next}) hold ${expected}`);
+  const buffered = new Map<number, ExtractResult>();
+  const snapshot = (): ExtractProgressState => ({ nextShard: next, sums: { shape: total.shape, sum: total.sum, sumSq: total.sumSq, count: total.count } });
+  let roundsDone = expected;
+  const emit = (partial: number): void => ctx.emit({ kind: 'extract-progress', rounds: Math.min(spec.extract.rounds, roundsDone + partial), total: spec.extract.rounds, workers: ctx.scheduler.workers.length });
+  emit(0);
+  const tasks: ShardTask[] = plan.slice(next).map(({ shardId, r0, r1 }) => ({
+    jobId: extractJobId(spec.jobId), shardId, kind: 'extract',
+    build: () => buildExtractShard(ctx, shardId, r0, r1),
+    accept: async (res) => {
+      buffered.set(shardId, checkExtractResult(ctx, res, r0, r1));
+      roundsDone += r1 - r0;
+      let merged = false;
+      for (let b = buffered.get(next); b; b = buffered.get(next)) {
+        total.merge({ shape: b.shape, sum: b.sum, sumSq: b.sumsq!, count: b.count });
+        buffered.delete(next);
+        next++;
+        merged = true;
+      }
+      if (merged) await opts.onMerged(snapshot);
+    },
+  }));
+  // The window bounds the results held for the in-order merge: memory O(window x layers x heads x headDim).
+  await ctx.scheduler.run(tasks, { window: 2 * ctx.scheduler.capacity + 2, onProgress: (p) => emit(p.partial) });
+  if (next !== plan.length || total.count !== spec.extract.rounds) {
+    throw new Error(`extract: merged ${next} of ${plan.length} shards (${total.count} of ${spec.extract.rounds} rounds)`);
+  }
+  return total;
+}

@@ -1,0 +1,192 @@
+// One job, extract -> locate -> eval, with its state checkpointed to disk after every merged shard
+// (throttled), every locate step and every eval shard, and a --resume that continues from it.
+import {
+  ActivationSums, MTV_CODE_VERSION, runRecord, withLocatedHeads, writeArtifact,
+  type LocatorResult, type MtvArtifact,
+} from '@mtv/mtv';
+import { CheckpointStore, Throttle } from '../checkpoint/index.js';
+import type { Logger } from '../net/logger.js';
+import type { Scheduler } from '../scheduler/index.js';
+import { loadJobData, makeContext, type Phase, type PipelineEvent } from './context.js';
+import { runEval, type EvalProgressState, type EvalSummary } from './eval.js';
+import { runExtract, type ExtractProgressState } from './extract.js';
+import { locatorConfig, runLocate, type LocateProgressState } from './locate.js';
+import { parseJobSpec, specDiff, specHash, type JobSpec } from './spec.js';
+
+export const JOB_STATE_FORMAT = 'mtv-fleet-job';
+export const JOB_STATE_VERSION = 1;
+
+interface Located {
+  readonly heads: Uint8Array;
+  readonly selectionLoss: number;
+  readonly candidates: readonly { readonly mask: Uint8Array; readonly loss: number }[];
+}
+
+/** The checkpoint file's content. */
+export interface JobState {
+  readonly format: typeof JOB_STATE_FORMAT;
+  readonly version: typeof JOB_STATE_VERSION;
+  readonly specHash: string;
+  readonly spec: JobSpec;
+  phase: Phase | 'done';
+  extract: ExtractProgressState | null;
+  locate: LocateProgressState | null;
+  located: Located | null;
+  eval: EvalProgressState | null;
+  summaries: EvalSummary[] | null;
+  /** Wall time per phase in ms, summed over coordinator sessions. */
+  timings: Partial<Record<Phase, number>>;
+}
+
+function validateState(v: unknown): JobState {
+  const s = v as Partial<JobState> | null;
+  if (!s || typeof s !== 'object' || s.format !== JOB_STATE_FORMAT) throw new Error(`not an MTV fleet job state (format ${JSON.stringify(s?.format ?? null)})`);
+  if (s.version !== JOB_STATE_VERSION) throw new Error(`job state version ${String(s.version)}, this coordinator reads version ${JOB_STATE_VERSION}`);
+  const spec = parseJobSpec(s.spec, 'saved job spec');
+  if (s.specHash !== specHash(spec)) throw new Error('saved spec does not match its hash');
+  if (s.extract && !(s.extract.sums?.sum instanceof Float64Array && s.extract.sums.sumSq instanceof Float64Array)) throw new Error('extract sums are not float64 arrays');
+  if (s.locate && !(s.locate.logits instanceof Float64Array && s.locate.m instanceof Float64Array && s.locate.v instanceof Float64Array)) throw new Error('locator state arrays are not float64 arrays');
+  return s as JobState;
+}
+
+export interface PipelineResult {
+  readonly spec: JobSpec;
+  readonly sums: ActivationSums;
+  readonly located: LocatorResult | null;
+  readonly summaries: readonly EvalSummary[];
+  readonly artifact: string;
+  readonly timings: Partial<Record<Phase, number>>;
+  /** Phase the run started in when it resumed from a checkpoint, else null. */
+  readonly resumedAt: Phase | 'done' | null;
+}
+
+export interface PipelineOptions {
+  readonly spec: JobSpec;
+  readonly scheduler: Scheduler;
+  readonly logger: Logger;
+  readonly emit?: (e: PipelineEvent) => void;
+  /** Directory of the checkpoint; none: no checkpoints. */
+  readonly stateDir?: string;
+  /** Continue from the checkpoint in stateDir (it must be of the same spec). */
+  readonly resume?: boolean;
+  /** Least time between extract checkpoints; default 1000 ms (locate/eval checkpoint every step/shard). */
+  readonly checkpointMs?: number;
+}
+
+function freshState(spec: JobSpec): JobState {
+  return { format: JOB_STATE_FORMAT, version: JOB_STATE_VERSION, specHash: specHash(spec), spec, phase: 'extract', extract: null, locate: null, located: null, eval: null, summaries: null, timings: {} };
+}
+
+export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult> {
+  const { spec, scheduler, logger } = opts;
+  const emit = opts.emit ?? (() => {});
+  const store = opts.stateDir ? new CheckpointStore<JobState>(opts.stateDir) : null;
+  let state = freshState(spec);
+  let resumedAt: JobState['phase'] | null = null;
+  if (store) {
+    const saved = await store.load(validateState);
+    if (opts.resume && saved) {
+      const diff = specDiff(saved.spec, spec);
+      if (diff.length > 0) throw new Error(`--resume: ${store.file} holds job ${saved.spec.jobId} with other settings: ${diff.join('; ')}`);
+      state = saved;
+      resumedAt = saved.phase;
+      logger.info(`coordinator: resuming job ${spec.jobId} from ${store.file} (phase ${saved.phase}${saved.extract ? `, ${saved.extract.nextShard} extract shards merged` : ''}${saved.locate ? `, locate step ${saved.locate.step}` : ''})`);
+    } else if (opts.resume) {
+      logger.warn(`coordinator: --resume: no checkpoint at ${store.file}; starting job ${spec.jobId} from scratch`);
+    } else if (saved) {
+      logger.warn(`coordinator: replacing the checkpoint at ${store.file} (job ${saved.spec.jobId}); pass --resume to continue it instead`);
+    }
+  }
+  const save = async (): Promise<void> => {
+    if (store) await store.save(state);
+  };
+  const ctx = makeContext(spec, await loadJobData(spec), scheduler, logger, emit);
+  const timed = async <T>(phase: Phase, fn: () => Promise<T>): Promise<T> => {
+    const t0 = Date.now();
+    const before = state.timings[phase] ?? 0;
+    emit({ kind: 'phase-start', phase, ...(resumedAt === phase ? { resumedFrom: 'checkpoint' } : {}) });
+    const tick = (): void => {
+      state.timings = { ...state.timings, [phase]: before + (Date.now() - t0) };
+    };
+    const r = await fn();
+    tick();
+    emit({ kind: 'phase-done', phase, ms: state.timings[phase]! });
+    return r;
+  };
+
+  // extract
+  let sums: ActivationSums;
+  if (state.phase === 'extract') {
+    const throttle = new Throttle(opts.checkpointMs ?? 1000, save);
+    sums = await timed('extract', () =>
+      runExtract(ctx, {
+        resume: state.extract,
+        onMerged: async (snapshot) => {
+          state.extract = snapshot();
+          await throttle.poke();
+        },
+      }),
+    );
+    state.extract = { nextShard: Math.ceil(spec.extract.rounds / spec.extract.shardSize), sums: sums.toData() };
+    state.phase = spec.locate ? 'locate' : spec.eval ? 'eval' : 'done';
+    await save();
+  } else {
+    if (!state.extract) throw new Error(`checkpoint is past extract but holds no sums`);
+    sums = ActivationSums.fromData(state.extract.sums);
+  }
+  const base: MtvArtifact = {
+    sums, logits: null, heads: null,
+    provenance: {
+      modelId: spec.model.id, modelHash: spec.model.hash, codeVersion: MTV_CODE_VERSION, heads: 'none',
+      runs: [runRecord(ctx.data, { seed: spec.extract.seed, shots: spec.extract.shots, rounds: spec.extract.rounds, shardSize: spec.extract.shardSize })],
+      notes: { fleetJob: spec.jobId },
+    },
+  };
+
+  // locate
+  let located: LocatorResult | null = null;
+  if (spec.locate) {
+    if (state.phase === 'locate') {
+      located = await timed('locate', () =>
+        runLocate(ctx, Float32Array.from(sums.means()), {
+          resume: state.locate,
+          onStep: async (snapshot) => {
+            state.locate = snapshot();
+            await save();
+          },
+        }),
+      );
+      state.located = { heads: located.heads, selectionLoss: located.selectionLoss, candidates: located.candidates };
+      state.phase = spec.eval ? 'eval' : 'done';
+      await save();
+    } else {
+      const l = state.locate;
+      const got = state.located;
+      if (!l || !got) throw new Error('checkpoint is past locate but holds no located heads');
+      const config = locatorConfig(ctx);
+      located = { state: { config, step: l.step, logits: l.logits, m: l.m, v: l.v }, heads: got.heads, selectionLoss: got.selectionLoss, candidates: got.candidates, validation: l.validation };
+    }
+  }
+  const artifact = located ? withLocatedHeads(base, located, 'prefix') : base;
+  await writeArtifact(spec.out, artifact);
+  logger.info(`coordinator: wrote the MTV artifact ${spec.out}`);
+
+  // eval
+  let summaries: EvalSummary[] = state.summaries ?? [];
+  if (spec.eval && state.phase === 'eval') {
+    const mtv = located ? { heads: Uint8Array.from(located.heads), means: Float32Array.from(sums.means()) } : null;
+    summaries = await timed('eval', () =>
+      runEval(ctx, {
+        mtv, resume: state.eval,
+        onShard: async (snapshot) => {
+          state.eval = snapshot();
+          await save();
+        },
+      }),
+    );
+    state.summaries = summaries;
+    state.phase = 'done';
+    await save();
+  }
+  return { spec, sums, located, summaries, artifact: spec.out, timings: state.timings, resumedAt };
+}

@@ -1,0 +1,92 @@
+// What the coordinator runs: one pipeline job (extract -> locate -> eval) described by plain data, so
+// it can be checkpointed with the job state and compared on --resume.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { DATASET_FORMATS } from '@mtv/mtv';
+import { GeometrySchema } from '../protocol/index.js';
+
+const posInt = z.int().min(1);
+const seed = z.union([z.int().min(0), z.string().min(1).max(128)]);
+
+export const DataRefSchema = z.strictObject({
+  /** Dataset file on the coordinator's disk (workers receive the examples' bytes). */
+  file: z.string().min(1),
+  format: z.enum(DATASET_FORMATS),
+  /** Directory image paths resolve inside (default: the file's directory). */
+  root: z.string().min(1).optional(),
+  /** Generic format only: text before the first shot. */
+  instruction: z.string().optional(),
+});
+export type DataRef = z.infer<typeof DataRefSchema>;
+
+export const EVAL_PHASE_MODES = ['zero-shot', 'icl', 'mtv', 'mtv+icl'] as const;
+
+export const JobSpecSchema = z.strictObject({
+  jobId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected a job id of [A-Za-z0-9._-], 1 to 64 characters'),
+  data: DataRefSchema,
+  /** Held-out data for validation and evaluation (default: `data`). */
+  evalData: DataRefSchema.optional(),
+  model: z.strictObject({ id: z.string().min(1), hash: z.string().min(1), geometry: GeometrySchema }),
+  extract: z.strictObject({
+    seed,
+    shots: z.int().min(0).max(1024),
+    rounds: posInt,
+    /** Fixed shard size: part of the result's definition (activations/sums.ts), never the worker count. */
+    shardSize: posInt,
+  }),
+  locate: z
+    .strictObject({
+      seed,
+      steps: posInt,
+      samplesPerStep: z.int().min(2).max(4096),
+      reinforceSize: posInt,
+      selectionSize: posInt,
+      validationSize: z.int().min(0),
+      validateEvery: z.int().min(0),
+      finalSamples: posInt,
+      lr: z.number().positive(),
+    })
+    .nullable(),
+  eval: z
+    .strictObject({
+      seed,
+      n: posInt,
+      shots: z.int().min(0).max(1024),
+      modes: z.array(z.enum(EVAL_PHASE_MODES)).min(1),
+      maxNewTokens: z.int().min(1).max(4096),
+      /** Items per eval shard. */
+      shardSize: posInt,
+    })
+    .nullable(),
+  /** Where the MTV artifact is written. */
+  out: z.string().min(1),
+});
+export type JobSpec = z.infer<typeof JobSpecSchema>;
+
+export function parseJobSpec(v: unknown, where = 'job spec'): JobSpec {
+  const r = JobSpecSchema.safeParse(v);
+  if (r.success) return r.data;
+  throw new Error(`${where}: ${r.error.issues.map((i) => `${i.path.join('.') || '(spec)'}: ${i.message}`).join('; ')}`);
+}
+
+/** Stable JSON (sorted keys) so equal specs hash equal. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+export const specHash = (s: JobSpec): string => createHash('sha256').update(canonicalJson(s)).digest('hex');
+
+/** Human-readable list of the fields where two specs differ (for a refused --resume). */
+export function specDiff(a: unknown, b: unknown, path = ''): string[] {
+  if (canonicalJson(a) === canonicalJson(b)) return [];
+  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    return [...keys].flatMap((k) => specDiff((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k));
+  }
+  return [`${path || '(spec)'}: ${JSON.stringify(a)} -> ${JSON.stringify(b)}`];
+}

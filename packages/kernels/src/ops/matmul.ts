@@ -1,0 +1,88 @@
+// Y = X · Wᵀ (+ b), the nn.Linear convention (wgsl/matmul_register.wgsl, wgsl/matmul_tiled.wgsl).
+// x [..., K] f32 (leading dims flattened into M rows), w [N, K] f32 or packed f16, bias [N] f32,
+// y [..., N] f32. W over the binding limit is bound as row chunks, one dispatch per chunk, each
+// writing its column range of Y.
+import { checkDtype, checkRank, checkShape, checkThat } from '../check.js';
+import { fmtShape } from '../errors.js';
+import type { PipelineEntry } from '../gpu.js';
+import type { Recorder } from '../recorder.js';
+import type { Tensor } from '../tensor.js';
+import { params, wgsl } from '../wgsl.js';
+import { defaultMatmulVariant, registerTuning, tiledSide, type MatmulVariant } from './matmul/tuning.js';
+
+export { defaultMatmulVariant, registerTuning, tiledSide, type MatmulVariant, type RegisterTuning } from './matmul/tuning.js';
+
+export interface MatmulOptions {
+  bias?: Tensor;
+  /** Where to write Y (shape [..., N] f32); allocated when absent. */
+  out?: Tensor;
+  /** Kernel variant; default from the adapter (see matmul/tuning.ts). */
+  variant?: MatmulVariant;
+  /** Split W at this many bytes instead of the device's binding limit (tests of the chunked path). */
+  maxBindingBytes?: number;
+}
+
+const NAME = 'matmul';
+
+/** The operand-load prelude: vec4 loads need every row to start on a vec4 (K % 4 == 0). */
+function ioFile(wDtype: 'f32' | 'f16', vec4: boolean): string {
+  return `matmul_io_${wDtype}${vec4 ? '_vec4' : ''}.wgsl`;
+}
+
+async function pipelineFor(rec: Recorder, variant: MatmulVariant, wDtype: 'f32' | 'f16', m: number, k: number, hasBias: boolean): Promise<{ pipe: PipelineEntry; grid: (n: number) => [number, number] }> {
+  const gpu = rec.gpu;
+  if (variant === 'register') {
+    const t = registerTuning(m);
+    const body = wgsl('matmul_register.wgsl').replace('const TM: u32 = 4u;', `const TM: u32 = ${t.tm}u;`).replace('const TN: u32 = 4u;', `const TN: u32 = ${t.tn}u;`);
+    const code = wgsl(ioFile(wDtype, k % 4 === 0)) + body;
+    const pipe = await gpu.pipeline(`matmul_register_${t.tm}x${t.tn}_${wDtype}`, code, { WGX: t.wg, WGY: 1, HAS_BIAS: hasBias ? 1 : 0 });
+    return { pipe, grid: (n) => [Math.ceil(n / (t.tn * t.wg)), Math.ceil(m / t.tm)] };
+  }
+  const ts = tiledSide(gpu.limits.maxComputeInvocationsPerWorkgroup);
+  const pipe = await gpu.pipeline(`matmul_tiled_${wDtype}`, wgsl(ioFile(wDtype, false)) + wgsl('matmul_tiled.wgsl'), { TS: ts, HAS_BIAS: hasBias ? 1 : 0 });
+  const tile = 4 * ts;
+  return { pipe, grid: (n) => [Math.ceil(n / tile), Math.ceil(m / tile)] };
+}
+
+/** Y = X · Wᵀ (+ bias). Records the dispatches (one per W chunk); never submits. */
+export async function matmul(rec: Recorder, x: Tensor, w: Tensor, opts: MatmulOptions = {}): Promise<Tensor> {
+  checkDtype(NAME, x, 'f32');
+  checkDtype(NAME, w, 'f32', 'f16');
+  checkRank(NAME, w, 2);
+  checkThat(NAME, x.rank >= 1, `x ${fmtShape(x.shape)} must have at least one dimension (K)`);
+  const k = x.shape[x.rank - 1]!;
+  const [n, kw] = w.shape as [number, number];
+  checkThat(NAME, k === kw, `x ${fmtShape(x.shape)} has K = ${k} but w ${fmtShape(w.shape)} has K = ${kw} (w is [N, K])`);
+  checkThat(NAME, k > 0 && n > 0, `empty contraction or output: x ${fmtShape(x.shape)}, w ${fmtShape(w.shape)}`);
+  const m = x.size / k;
+  const yShape = [...x.shape.slice(0, -1), n];
+  if (opts.bias) {
+    checkDtype(NAME, opts.bias, 'f32');
+    checkShape(NAME, `bias for w ${fmtShape(w.shape)}`, opts.bias, [n]);
+  }
+  const gpu = rec.gpu;
+  const limit = gpu.maxBinding;
+  const maxBinding = opts.maxBindingBytes ?? limit;
+  checkThat(NAME, maxBinding > 0 && maxBinding <= limit, `maxBindingBytes ${maxBinding} must be in (0, ${limit}]`);
+  if (opts.out) {
+    checkDtype(NAME, opts.out, 'f32');
+    checkShape(NAME, `output for x ${fmtShape(x.shape)} · w ${fmtShape(w.shape)}ᵀ`, opts.out, yShape);
+  }
+  checkThat(NAME, m * n * 4 <= limit, `output ${fmtShape(yShape)} is ${m * n * 4} bytes, over the binding limit ${limit}; split the rows of x`);
+  checkThat(NAME, x.byteLength <= limit, `x ${fmtShape(x.shape)} is ${x.byteLength} bytes, over the binding limit ${limit}; split its rows`);
+  const y = opts.out ?? gpu.empty(yShape, 'f32', NAME);
+  if (m === 0) return y;
+
+  const variant = opts.variant ?? defaultMatmulVariant(gpu.report);
+  const wDtype = w.dtype as 'f32' | 'f16';
+  const { pipe, grid } = await pipelineFor(rec, variant, wDtype, m, k, !!opts.bias);
+  const chunks = w.byteLength > maxBinding ? w.rowChunks(maxBinding) : [w];
+  const bias = opts.bias ?? x; // bound but unread when HAS_BIAS is off
+  let n0 = 0;
+  for (const chunk of chunks) {
+    const rows = chunk.shape[0]!;
+    rec.dispatch(pipe, params([m, rows, k, n0, n, 0, 0, 0]), [x, chunk, bias, y], grid(rows));
+    n0 += rows;
+  }
+  return y;
+}

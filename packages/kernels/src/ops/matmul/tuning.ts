@@ -1,0 +1,40 @@
+// The matmul tuning table: which variant and block shape each adapter class gets.
+//
+// Measured on Mesa llvmpipe (LLVM 15, 256-bit, 2 cores; `npm run bench -w @mtv/kernels`):
+// llvmpipe turns every storage-buffer load into a per-lane scalar loop, so what counts is load
+// instructions per multiply-add. A TM x TN register block costs TM + TN vec4 loads per
+// 4·TM·TN MACs: 4x4 gave ~6 GFLOP/s at 1024³, 8x8 ~10, 16x16 ~15, 32x32 ~35 (WG 8 best of
+// 8/16/32/64). Blocks over 32 (48x48, 64x32) returned WRONG results on llvmpipe 22.3 (huge
+// register arrays), so 32 is the cap. Workgroup-tiled kernels with barriers run at ~1 GFLOP/s
+// there (barriers are coroutine switches), so CPU adapters use 'register' and GPUs 'tiled'.
+import type { AdapterReport } from '../../device.js';
+
+export type MatmulVariant = 'register' | 'tiled';
+
+export interface RegisterTuning {
+  /** Rows of Y per invocation. */
+  tm: number;
+  /** Columns of Y per invocation. */
+  tn: number;
+  /** Invocations per workgroup (along N). */
+  wg: number;
+}
+
+export function defaultMatmulVariant(report: Pick<AdapterReport, 'cpuAdapter'>): MatmulVariant {
+  return report.cpuAdapter ? 'register' : 'tiled';
+}
+
+const pow2ceil = (v: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, v)));
+
+/**
+ * Register block for M rows: TN = 32 columns, TM = the smallest power of two >= M capped at 32,
+ * so a GEMV (M = 1) does not load the same X row 32 times.
+ */
+export function registerTuning(m: number): RegisterTuning {
+  return { tm: Math.min(32, pow2ceil(m)), tn: 32, wg: 8 };
+}
+
+/** Workgroup side of the tiled variant: 16x16 invocations where allowed, else 8x8. */
+export function tiledSide(maxInvocations: number): number {
+  return maxInvocations >= 256 ? 16 : 8;
+}

@@ -1,0 +1,47 @@
+// Inference with an MTV (DESIGN.md section 1, step 4): the plain zero-shot query, with the chosen
+// heads' o_proj inputs replaced by the means at the last prompt token and every generated token.
+import type { GenerateResult, HeadPatch, LlavaModel, PreparedPrompt } from '@mtv/model';
+import type { MtvArtifact } from '../artifact/types.js';
+import { PipelineError } from '../pipeline/prompts.js';
+
+export interface TaskVector {
+  /** Mean activations [layers, heads, headDim]. */
+  readonly means: Float32Array;
+  /** Chosen heads [layers * heads], 0/1. */
+  readonly heads: Uint8Array;
+}
+
+export interface ApplyOptions {
+  /** Default 10 (the answers are short; scoring keeps the first span). */
+  readonly maxNewTokens?: number;
+  readonly stopTokens?: readonly number[];
+}
+
+/** The task vector of an artifact; refuses one without located heads. */
+export function taskVector(a: MtvArtifact, file = 'artifact'): TaskVector {
+  if (!a.heads) throw new PipelineError(`${file}: has no heads (run \`mtv locate\` first)`);
+  return { means: a.sums.means(), heads: a.heads };
+}
+
+/** Checks the vector against the model's [layers, heads, headDim] and returns the patch. */
+export function headPatch(model: LlavaModel, v: TaskVector): HeadPatch {
+  const [L, H, D] = model.headShape;
+  if (v.means.length !== L * H * D) throw new PipelineError(`MTV means have ${v.means.length} values; the model's heads are [${L}, ${H}, ${D}] = ${L * H * D}`);
+  if (v.heads.length !== L * H) throw new PipelineError(`MTV head mask has ${v.heads.length} entries; the model has ${L} layers x ${H} heads = ${L * H}`);
+  return { values: v.means, mask: v.heads };
+}
+
+/** Greedy generation, with the MTV patched in when `vector` is given (null: plain generation). */
+export function generateWith(model: LlavaModel, prepared: PreparedPrompt, vector: TaskVector | null, opts: ApplyOptions = {}): Promise<GenerateResult> {
+  return model.generate(prepared, {
+    maxNewTokens: opts.maxNewTokens ?? 10,
+    ...(opts.stopTokens ? { stopTokens: opts.stopTokens } : {}),
+    ...(vector ? { patch: headPatch(model, vector) } : {}),
+  });
+}
+
+/** Prepares `text` + `images` and generates with the MTV. */
+export async function applyMtv(model: LlavaModel, input: { text: string; images?: readonly string[] }, vector: TaskVector, opts: ApplyOptions = {}): Promise<GenerateResult> {
+  const prepared = await model.prepare({ text: input.text, images: input.images ?? [] });
+  return generateWith(model, prepared, vector, opts);
+}

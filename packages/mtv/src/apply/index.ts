@@ -1,0 +1,1 @@
+export { applyMtv, generateWith, headPatch, taskVector, type ApplyOptions, type TaskVector } from './apply.js';

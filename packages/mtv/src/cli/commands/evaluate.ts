@@ -1,0 +1,110 @@
+// `mtv eval`: zero-shot / k-shot ICL / MTV / MTV + k-shot on a dataset, a shot-scaling sweep, or a
+// cross-task grid; per-example JSONL and a summary with n and 95% intervals.
+import { createWriteStream } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { taskVector } from '../../apply/apply.js';
+import { evaluate, formatSummaryTable, isEvalMode, EVAL_MODES, type EvalMode, type EvalRecord } from '../../evaluate/harness.js';
+import { crossTask, shotSweep } from '../../evaluate/sweep.js';
+import { CliError, intArg, intListArg, listArg, progressBar, seedArg, writeJson, writeLine, type CliIo } from '../io.js';
+import { openAnnotations, openArtifact, openDataset } from '../load.js';
+import { addCommon, addData, addModel, shotsFor, type CommonFlags, type DataFlags, type ModelFlags } from '../options.js';
+import { withModel } from './build.js';
+
+interface EvalFlags extends ModelFlags, DataFlags, CommonFlags {
+  artifact?: string;
+  modes?: string[];
+  shots?: number;
+  n?: number;
+  seed: number | string;
+  trainData?: string;
+  annotations?: string;
+  predictions?: string;
+  maxNewTokens: number;
+  instruction?: string;
+  sweep?: number[];
+  shardSize: number;
+  crossArtifacts?: string[];
+  crossData?: string[];
+}
+
+export function registerEval(program: Command, io: CliIo): void {
+  addCommon(addData(addModel(program.command('eval').description('evaluate zero-shot, ICL, MTV and MTV + ICL; --sweep for shot scaling, --cross-* for cross-task'))))
+    .option('-a, --artifact <file>', 'MTV artifact with heads (needed by the mtv modes and --sweep)')
+    .option('--modes <list>', `comma-separated: ${EVAL_MODES.join(', ')} (default: all with --artifact, else zero-shot,icl)`, listArg)
+    .option('--shots <k>', 'ICL shots (default 4; 0 for the 2-way formats)', intArg(0))
+    .option('-n, --n <count>', 'evaluate the first n examples', intArg(1))
+    .option('--seed <seed>', 'seed of the per-query shots and option order', seedArg, 0)
+    .option('--train-data <file>', 'ICL shots (and --sweep activations) come from here (same format; default: --data)')
+    .option('--annotations <file>', 'official VQA annotation JSON (VizWiz/OK-VQA scoring)')
+    .option('--predictions <file>', 'write per-example records as JSONL')
+    .option('--max-new-tokens <n>', 'generation length', intArg(1), 8)
+    .option('--instruction <text>', 'jsonl format: text before the first shot')
+    .option('--sweep <shots-list>', 'shot scaling: MTV accuracy at these numbers of shots compressed (e.g. 16,64,256,1024,4096); rounds = ceil(x / shots)', intListArg)
+    .option('--shard-size <n>', 'rounds per shard for --sweep', intArg(1), 10)
+    .option('--cross-artifacts <list>', 'cross-task: comma-separated artifacts, task i = artifact i + dataset i', listArg)
+    .option('--cross-data <list>', 'cross-task: comma-separated datasets (same --format)', listArg)
+    .action(async (f: EvalFlags) => {
+      const data = await openDataset(f);
+      const train = f.trainData ? await openDataset(f, f.trainData) : data;
+      const annotations = await openAnnotations(f.annotations);
+      const shots = shotsFor(data, f.shots);
+      const modes: EvalMode[] = (f.modes ?? (f.artifact ? [...EVAL_MODES] : ['zero-shot', 'icl'])).map((m) => {
+        if (!isEvalMode(m)) throw new CliError(`unknown mode '${m}'; modes: ${EVAL_MODES.join(', ')}`);
+        return m;
+      });
+      const prompt = f.instruction ? { prompt: { instruction: f.instruction } } : {};
+      const common = { seed: f.seed, shots, maxNewTokens: f.maxNewTokens, ...(f.n ? { n: f.n } : {}), ...(annotations ? { annotations } : {}), ...prompt };
+      await withModel(io, f, async (model) => {
+        if (f.crossArtifacts || f.crossData) {
+          const arts = f.crossArtifacts ?? [];
+          const files = f.crossData ?? [];
+          if (arts.length === 0 || arts.length !== files.length) throw new CliError(`--cross-artifacts and --cross-data must list the same number of files (got ${arts.length} and ${files.length})`);
+          const tasks = [];
+          for (let i = 0; i < arts.length; i++) {
+            tasks.push({ name: path.basename(files[i]!).replace(/\.[^.]+$/, ''), vector: taskVector(await openArtifact(arts[i]!, model), arts[i]), data: await openDataset(f, files[i]) });
+          }
+          const bar = progressBar(io, 'cross-task', tasks.length * (tasks.length + 1), f.quiet ?? false);
+          let k = 0;
+          const cells = await crossTask(model, tasks, common, () => bar.update(++k));
+          bar.stop();
+          if (f.json) return writeJson(io, { cross: cells });
+          writeLine(io.stdout, formatSummaryTable(cells.map((c) => ({ ...c.summary, label: `${c.from ?? 'zero-shot'} -> ${c.to}` }))));
+          return;
+        }
+        if (!f.artifact && modes.some((m) => m.startsWith('mtv'))) throw new CliError(`modes ${modes.filter((m) => m.startsWith('mtv')).join(', ')} need --artifact`);
+        const art = f.artifact ? await openArtifact(f.artifact, model) : null;
+        if (f.sweep) {
+          if (!art) throw new CliError('--sweep needs --artifact (its heads are held fixed while the means grow)');
+          const per = Math.max(shots, 1);
+          const rounds = f.sweep.map((x) => Math.ceil(x / per));
+          const bar = progressBar(io, 'sweep', rounds[rounds.length - 1]!, f.quiet ?? false);
+          let base = 0;
+          const points = await shotSweep(model, train, data, {
+            seed: f.seed, shots, rounds, shardSize: f.shardSize, heads: taskVector(art, f.artifact).heads, eval: common, ...prompt,
+            onRound: (d) => bar.update(base + d),
+            onPoint: (p) => { base = p.rounds; },
+          });
+          bar.stop();
+          if (f.json) return writeJson(io, { sweep: points });
+          writeLine(io.stdout, formatSummaryTable(points.map((p) => ({ ...p.summary, label: `mtv @ ${p.shotsCompressed} shots (${p.rounds} rounds)` }))));
+          return;
+        }
+        const out = f.predictions ? createWriteStream(f.predictions) : null;
+        const bar = progressBar(io, 'eval', 1, f.quiet ?? false);
+        try {
+          const report = await evaluate(model, data, {
+            ...common, modes, ...(f.trainData ? { train } : {}), ...(art ? { vector: taskVector(art, f.artifact) } : {}),
+            onRecord: (r: EvalRecord) => { out?.write(`${JSON.stringify(r)}\n`); },
+            onProgress: (d, t) => bar.update(d, t),
+          });
+          bar.stop();
+          if (f.json) return writeJson(io, { summaries: report.summaries, predictions: f.predictions ?? null });
+          writeLine(io.stdout, formatSummaryTable(report.summaries));
+        } finally {
+          bar.stop();
+          if (out) await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+        }
+      });
+    });
+}

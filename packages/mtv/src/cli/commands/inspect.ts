@@ -1,0 +1,51 @@
+// `mtv inspect`: an artifact's provenance and its chosen heads as a layer x head grid.
+import type { Command } from 'commander';
+import { readArtifact } from '../../artifact/io.js';
+import { writeJson, writeLine, type CliIo } from '../io.js';
+import { addCommon, type CommonFlags } from '../options.js';
+import { withModel } from './build.js';
+
+/** Rows = layers, columns = heads; '#' chosen, '.' not. */
+export function headsGrid(mask: Uint8Array, layers: number, heads: number): string {
+  const width = String(layers - 1).length;
+  const cols = Array.from({ length: heads }, (_, h) => String(h % 10)).join('');
+  const lines = [`${' '.repeat(width + 7)}${cols}   (head mod 10)`];
+  for (let l = 0; l < layers; l++) {
+    let row = '';
+    for (let h = 0; h < heads; h++) row += mask[l * heads + h] ? '#' : '.';
+    const n = mask.subarray(l * heads, (l + 1) * heads).reduce((a, b) => a + b, 0);
+    lines.push(`layer ${String(l).padStart(width)} ${row}   ${n}`);
+  }
+  return lines.join('\n');
+}
+
+export function registerInspect(program: Command, io: CliIo): void {
+  addCommon(program.command('inspect').description('print an artifact: provenance and the chosen heads'))
+    .argument('<artifact>', 'MTV artifact (.safetensors)')
+    .option('-m, --model <dir>', 'also check the artifact against this model (hash and head shape)')
+    .action(async (file: string, f: CommonFlags & { model?: string }) => {
+      const a = f.model
+        ? await withModel(io, { model: f.model }, async (m) => readArtifact(file, { modelHash: await m.hash(), shape: m.headShape }))
+        : await readArtifact(file);
+      const [L, H, D] = a.sums.shape;
+      const probs = a.logits ? Array.from(a.logits, (x) => 1 / (1 + Math.exp(-x))) : null;
+      if (f.json) {
+        const grid = a.heads ? Array.from({ length: L }, (_, l) => Array.from(a.heads!.subarray(l * H, (l + 1) * H))) : null;
+        writeJson(io, { file, shape: [L, H, D], count: a.sums.count, provenance: a.provenance, heads: grid, probabilities: probs });
+        return;
+      }
+      const p = a.provenance;
+      writeLine(io.stdout, `${file}: MTV artifact, heads [${L} layers, ${H} heads, ${D} dims], ${a.sums.count} rounds`);
+      writeLine(io.stdout, `model ${p.modelId} (${p.modelHash.slice(0, 16)}...), written by @mtv/mtv ${p.codeVersion}`);
+      for (const r of p.runs) {
+        writeLine(io.stdout, `run: seed ${r.seed}, rounds [${r.firstRound}, ${r.firstRound + r.rounds}), ${r.shots} shots, shard size ${r.shardSize}, dataset ${r.datasetHash.slice(0, 16)}...`);
+      }
+      if (p.notes) writeLine(io.stdout, `notes: ${Object.entries(p.notes).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+      if (!a.heads) {
+        writeLine(io.stdout, 'heads: none (run mtv locate)');
+        return;
+      }
+      writeLine(io.stdout, `heads (${p.heads}): ${a.heads.reduce((s, v) => s + v, 0)} of ${L * H}`);
+      writeLine(io.stdout, headsGrid(a.heads, L, H));
+    });
+}

@@ -1,0 +1,34 @@
+// Loading what the commands need, with the checks that turn bad input into one clear message.
+import { LlavaModel, type WeightDtype } from '@mtv/model';
+import { readArtifact } from '../artifact/io.js';
+import type { MtvArtifact } from '../artifact/types.js';
+import { loadDataset } from '../datasets/load.js';
+import { DATASET_FORMATS, isDatasetFormat, type Dataset } from '../datasets/types.js';
+import { loadVqaAnnotations } from '../datasets/annotations.js';
+import type { VqaAnnotation } from '../metrics/vqa-score.js';
+import { CliError, type CliIo } from './io.js';
+
+export interface DataOptions {
+  readonly data: string;
+  readonly format: string;
+  readonly root?: string;
+  readonly onBadImage?: 'skip' | 'fail';
+}
+
+export async function openModel(io: CliIo, dir: string, weights: string | undefined): Promise<LlavaModel> {
+  if (weights !== undefined && weights !== 'f16' && weights !== 'f32') throw new CliError(`--weights must be f16 or f32, got '${weights}'`);
+  return LlavaModel.load(dir, { ...(io.gpu ? { gpu: io.gpu } : {}), ...(weights ? { weightDtype: weights as WeightDtype } : {}) });
+}
+
+export async function openDataset(o: DataOptions, file = o.data): Promise<Dataset> {
+  if (!isDatasetFormat(o.format)) throw new CliError(`unknown format '${o.format}'; formats: ${DATASET_FORMATS.join(', ')}`);
+  return loadDataset({ file, format: o.format, ...(o.root ? { root: o.root } : {}), onBadImage: o.onBadImage ?? 'fail' });
+}
+
+/** An artifact checked against the model it will be used with (hash and head shape). */
+export async function openArtifact(file: string, model: LlavaModel): Promise<MtvArtifact> {
+  return readArtifact(file, { modelHash: await model.hash(), shape: model.headShape });
+}
+
+export const openAnnotations = (file: string | undefined): Promise<Map<string, VqaAnnotation>> | undefined =>
+  file ? loadVqaAnnotations(file) : undefined;

@@ -1,0 +1,2 @@
+export { rolloutEvaluator, crossEntropyHost, type RolloutMode, type RolloutOptions } from './evaluators.js';
+export { locate, locatorSets, type LocateOptions, type LocatorSets } from './locate.js';

@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+// Trains the demo LMM from scratch on the synthetic task suite and writes it as a HF LLaVA directory.
+//   node packages/toy/dist/cli/train.js [--out packages/toy/demo-model] [--state .train-state]
+//     [--steps 1800] [--minutes 38] [--tokens 2048] [--lr 2e-3] [--warmup 100] [--seed 0]
+//     [--eval-every 100] [--ckpt-every 100] [--eval-n 48] [--resume] [--arch demo|tiny]
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+import { DEMO_ARCH, TINY_TRAIN_ARCH } from '../model/config.js';
+import { loadTrainState, saveTrainState, writeDemoCheckpoint } from '../train/checkpoint.js';
+import { EpisodeStream } from '../train/data.js';
+import { DEFAULT_OPTIM, TrainSession, heldOutSet, learningRate, type OptimOptions } from '../train/trainer.js';
+import { FAMILIES } from '../tasks/types.js';
+
+const num = (flag: string, v: string | undefined, dflt: number): number => {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--${flag}: expected a non-negative number, got ${JSON.stringify(v)}`);
+  return n;
+};
+
+export async function runTrain(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      out: { type: 'string', default: 'packages/toy/demo-model' },
+      state: { type: 'string' },
+      steps: { type: 'string' },
+      minutes: { type: 'string' },
+      tokens: { type: 'string' },
+      lr: { type: 'string' },
+      warmup: { type: 'string' },
+      seed: { type: 'string' },
+      'eval-every': { type: 'string' },
+      'ckpt-every': { type: 'string' },
+      'eval-n': { type: 'string' },
+      'max-shots': { type: 'string' },
+      arch: { type: 'string', default: 'demo' },
+      resume: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const arch = values.arch === 'tiny' ? TINY_TRAIN_ARCH : values.arch === 'demo' ? DEMO_ARCH : null;
+  if (!arch) throw new Error(`--arch: expected demo or tiny, got ${values.arch}`);
+  const out = values.out!;
+  const stateDir = values.state ?? `${out.replace(/\/$/, '')}.state`;
+  const seed = num('seed', values.seed, 0);
+  const tokens = num('tokens', values.tokens, 2048);
+  const optim: OptimOptions = { ...DEFAULT_OPTIM, steps: num('steps', values.steps, 1800), lr: num('lr', values.lr, DEFAULT_OPTIM.lr), warmup: num('warmup', values.warmup, DEFAULT_OPTIM.warmup) };
+  const minutes = num('minutes', values.minutes, 0);
+  const evalEvery = num('eval-every', values['eval-every'], 100);
+  const ckptEvery = num('ckpt-every', values['ckpt-every'], 100);
+  const evalN = num('eval-n', values['eval-n'], 48);
+  const maxShots = num('max-shots', values['max-shots'], 8);
+
+  const session = await TrainSession.create({ arch, seed });
+  const imageTokens = session.config.imageSeqLength;
+  const stream = new EpisodeStream({ seed, imageTokens, maxShots });
+  let secondsBefore = 0;
+  if (values.resume) {
+    const st = await loadTrainState(stateDir);
+    if (st.state.total !== session.params.total) throw new Error(`--resume: ${stateDir} holds ${st.state.total} parameters, this architecture has ${session.params.total}`);
+    session.params.load(st.w, st.m, st.v);
+    session.step = st.state.step;
+    stream.seek(st.state.streamPosition);
+    secondsBefore = st.state.seconds;
+    console.error(`resumed from ${stateDir} at step ${session.step}`);
+  }
+  console.error(`demo LMM: ${session.params.count} parameters, ${tokens} tokens/step, ${optim.steps} steps${minutes ? ` or ${minutes} min` : ''}, lr ${optim.lr}, seed ${seed}`);
+
+  const evalSets = FAMILIES.flatMap((f) => [0, 4].map((k) => ({ f, k, ...heldOutSet(seed + 1, f, k, evalN, imageTokens) })));
+  const evaluate = async (): Promise<string> => {
+    const parts: string[] = [];
+    for (const s of evalSets) {
+      const pred = await session.predict(s.seqs);
+      const acc = pred.filter((p, i) => p === s.answers[i]).length / s.answers.length;
+      parts.push(`${s.f}@${s.k}=${(100 * acc).toFixed(0)}%`);
+    }
+    return parts.join(' ');
+  };
+  const save = async (): Promise<void> => {
+    const weights = await session.params.read();
+    await writeDemoCheckpoint(out, weights, arch, { step: String(session.step), seed: String(seed) });
+    const [w, m, v] = [await session.params.readFlat('w'), await session.params.readFlat('m'), await session.params.readFlat('v')];
+    await saveTrainState(stateDir, { step: session.step, streamPosition: stream.position, seed, total: session.params.total, seconds: secondsBefore + (Date.now() - t0) / 1000 }, w, m, v);
+  };
+
+  const t0 = Date.now();
+  const bar = values.quiet ? null : new cliProgress.SingleBar({ format: 'train [{bar}] {value}/{total} | loss {loss} | q-loss {qloss} | acc {acc} | {rate} s/step | eta {eta_formatted}', stream: process.stderr }, cliProgress.Presets.shades_classic);
+  bar?.start(optim.steps, session.step, { loss: '-', qloss: '-', acc: '-', rate: '-' });
+  let ema: { loss: number; q: number; acc: number } | null = null;
+  const deadline = minutes > 0 ? t0 + minutes * 60_000 : Infinity;
+  let stepsThisRun = 0;
+  while (session.step < optim.steps && Date.now() < deadline) {
+    const batch = session.pack(stream.batch(tokens), tokens);
+    const r = await session.trainStep(batch, optim);
+    stepsThisRun++;
+    ema = ema ? { loss: 0.95 * ema.loss + 0.05 * r.loss, q: 0.95 * ema.q + 0.05 * r.queryLoss, acc: 0.95 * ema.acc + 0.05 * r.accuracy } : { loss: r.loss, q: r.queryLoss, acc: r.accuracy };
+    const rate = ((Date.now() - t0) / 1000 / stepsThisRun).toFixed(2);
+    bar?.update(session.step, { loss: ema.loss.toFixed(3), qloss: ema.q.toFixed(3), acc: ema.acc.toFixed(3), rate });
+    if (!Number.isFinite(r.loss)) throw new Error(`step ${session.step}: loss is ${r.loss} (grad norm ${r.gradNorm})`);
+    const line = `step ${session.step} loss ${r.loss.toFixed(4)} ema ${ema.loss.toFixed(4)} q-loss ${ema.q.toFixed(4)} acc ${ema.acc.toFixed(3)} |g| ${r.gradNorm.toFixed(3)} lr ${learningRate(session.step, optim).toExponential(2)} seqs ${r.sequences} t ${((Date.now() - t0) / 1000).toFixed(0)}s`;
+    if (session.step % 20 === 0 || session.step === 1) console.log(line);
+    if (evalEvery > 0 && session.step % evalEvery === 0) console.log(`eval step ${session.step}: ${await evaluate()}`);
+    if (ckptEvery > 0 && session.step % ckptEvery === 0) await save();
+  }
+  bar?.stop();
+  await save();
+  console.log(`eval final step ${session.step}: ${await evaluate()}`);
+  console.log(`trained ${stepsThisRun} steps in ${((Date.now() - t0) / 60000).toFixed(1)} min (total ${(secondsBefore / 60 + (Date.now() - t0) / 60000).toFixed(1)} min); wrote ${out}`);
+  session.gpu.destroy();
+}
+
+const isMain = ((): boolean => {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+})();
+if (isMain) {
+  runTrain(process.argv.slice(2)).then(
+    () => process.exit(0),
+    (e: Error) => {
+      console.error(e.stack ?? e.message);
+      process.exit(1);
+    },
+  );
+}

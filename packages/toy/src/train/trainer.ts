@@ -1,0 +1,159 @@
+// The training loop: packed batches from the episode stream, AdamW with linear warmup + cosine
+// decay and global-norm clipping, held-out few-shot accuracy as it goes, periodic checkpoints.
+import { Gpu, type Tensor } from '@mtv/kernels';
+import type { LlavaConfig } from '@mtv/model';
+import { TASK_FAMILIES } from '../tasks/families/index.js';
+import type { FamilyName } from '../tasks/types.js';
+import { DEMO_ARCH, demoLlavaConfig, type DemoArch } from '../model/config.js';
+import { EpisodeStream, evalEpisodeSeed, packSequences, promptOnly, tokeniseEpisode, type PackedBatch, type TokenisedSequence } from './data.js';
+import { LlavaTrainer } from './model.js';
+import { TrainOps } from './ops.js';
+import { ParamStore } from './params.js';
+
+export interface OptimOptions {
+  lr: number;
+  minLrFraction: number;
+  warmup: number;
+  steps: number;
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  clip: number;
+}
+
+export const DEFAULT_OPTIM: OptimOptions = { lr: 2e-3, minLrFraction: 0.1, warmup: 100, steps: 2000, weightDecay: 0.05, beta1: 0.9, beta2: 0.95, eps: 1e-8, clip: 1 };
+
+/** Linear warmup to lr, then cosine to lr·minLrFraction at `steps`. `step` counts from 1. */
+export function learningRate(step: number, o: OptimOptions): number {
+  if (step <= o.warmup) return (o.lr * step) / Math.max(1, o.warmup);
+  const t = Math.min(1, (step - o.warmup) / Math.max(1, o.steps - o.warmup));
+  return o.lr * (o.minLrFraction + (1 - o.minLrFraction) * 0.5 * (1 + Math.cos(Math.PI * t)));
+}
+
+export interface StepResult {
+  /** Mean cross-entropy over the step's answer tokens. */
+  loss: number;
+  /** Mean cross-entropy of the query answers only. */
+  queryLoss: number;
+  /** Argmax accuracy over the answer tokens. */
+  accuracy: number;
+  gradNorm: number;
+  tokens: number;
+  sequences: number;
+  targets: number;
+}
+
+export class TrainSession {
+  readonly ops: TrainOps;
+  readonly trainer: LlavaTrainer;
+  readonly sq: Tensor;
+  step = 0;
+
+  constructor(readonly gpu: Gpu, readonly params: ParamStore, readonly config: LlavaConfig, readonly arch: DemoArch) {
+    this.ops = new TrainOps(gpu);
+    this.trainer = new LlavaTrainer(this.ops, params, config);
+    this.sq = gpu.zeros([4], 'f32', 'gradnorm');
+  }
+
+  static async create(opts: { arch?: DemoArch; seed?: number; gpu?: Gpu } = {}): Promise<TrainSession> {
+    const arch = opts.arch ?? DEMO_ARCH;
+    const gpu = opts.gpu ?? (await Gpu.create());
+    const config = demoLlavaConfig(arch);
+    const params = ParamStore.create(gpu, config, opts.seed ?? 0);
+    return new TrainSession(gpu, params, config, arch);
+  }
+
+  pack(seqs: readonly TokenisedSequence[], tokens?: number): PackedBatch {
+    return packSequences(seqs, this.arch.patchSize, this.arch.imageSize, tokens);
+  }
+
+  /** Forward + backward only (grads zeroed first); returns the loss rows [R, 2] (loss, correct). */
+  async lossAndGrads(batch: PackedBatch): Promise<Float32Array> {
+    const rec = this.gpu.recorder('train.grads');
+    await this.ops.fill(rec, this.params.g, 0);
+    const tape = await this.trainer.forward(rec, batch);
+    const loss = await this.trainer.backward(rec, tape);
+    const out = rec.read(loss);
+    this.ops.releaseTemps(rec);
+    await rec.submit();
+    return (await out) as Float32Array;
+  }
+
+  /** One optimiser step on a packed batch. */
+  async trainStep(batch: PackedBatch, optim: OptimOptions): Promise<StepResult> {
+    this.step++;
+    const rec = this.gpu.recorder('train.step');
+    const p = this.params;
+    await this.ops.fill(rec, p.g, 0);
+    const tape = await this.trainer.forward(rec, batch);
+    const lossT = await this.trainer.backward(rec, tape);
+    await this.ops.sumSquares(rec, p.g, this.sq);
+    const h = { lr: learningRate(this.step, optim), b1: optim.beta1, b2: optim.beta2, eps: optim.eps, clip: optim.clip, step: this.step };
+    const bufs = { w: p.w, g: p.g, m: p.m, v: p.v, sq: this.sq };
+    await this.ops.adamw(rec, bufs, { off: 0, count: p.decayCount }, { ...h, wd: optim.weightDecay });
+    await this.ops.adamw(rec, bufs, { off: p.decayCount, count: p.total - p.decayCount }, { ...h, wd: 0 });
+    const lossR = rec.read(lossT);
+    const sqR = rec.read(this.sq);
+    this.ops.releaseTemps(rec);
+    await rec.submit();
+    const rows = (await lossR) as Float32Array;
+    const sq = (await sqR) as Float32Array;
+    let loss = 0;
+    let acc = 0;
+    let ql = 0;
+    let nq = 0;
+    batch.targetInfo.forEach((t, i) => {
+      loss += rows[2 * i]!;
+      acc += rows[2 * i + 1]!;
+      if (t.query) {
+        ql += rows[2 * i]!;
+        nq++;
+      }
+    });
+    const r = batch.targetInfo.length;
+    return { loss: loss / r, queryLoss: ql / Math.max(1, nq), accuracy: acc / r, gradNorm: Math.sqrt(sq[0]!), tokens: batch.n, sequences: batch.sequences.length, targets: r };
+  }
+
+  /** Greedy answers (argmax over the vocabulary at the query's "Answer:") for prompt-only sequences. */
+  async predict(seqs: readonly TokenisedSequence[], tokenBudget = 4096): Promise<number[]> {
+    const out: number[] = [];
+    let i = 0;
+    while (i < seqs.length) {
+      const chunk: TokenisedSequence[] = [];
+      let used = 0;
+      while (i < seqs.length && (chunk.length === 0 || used + seqs[i]!.ids.length <= tokenBudget)) {
+        used += seqs[i]!.ids.length;
+        chunk.push(seqs[i++]!);
+      }
+      const batch = this.pack(chunk);
+      const rec = this.gpu.recorder('train.predict');
+      const tape = await this.trainer.forward(rec, batch);
+      const read = rec.read(tape.logits);
+      this.ops.releaseTemps(rec);
+      await rec.submit();
+      const logits = (await read) as Float32Array;
+      const vocab = this.config.text.vocabSize;
+      for (let r = 0; r < batch.targetInfo.length; r++) {
+        let best = 0;
+        for (let v = 1; v < vocab; v++) if (logits[r * vocab + v]! > logits[r * vocab + best]!) best = v;
+        out.push(best);
+      }
+    }
+    return out;
+  }
+}
+
+/** Held-out prompts of one family at one shot count (same queries at every k), prompt-only, with answers. */
+export function heldOutSet(seed: number, family: FamilyName, shots: number, n: number, imageTokens: number): { seqs: TokenisedSequence[]; answers: number[] } {
+  const seqs: TokenisedSequence[] = [];
+  const answers: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const full = tokeniseEpisode(TASK_FAMILIES[family].episode(evalEpisodeSeed(seed, family, i), shots), imageTokens);
+    answers.push(full.ids[full.ids.length - 1]!);
+    seqs.push(promptOnly(full));
+  }
+  return { seqs, answers };
+}
+
+export { EpisodeStream };
