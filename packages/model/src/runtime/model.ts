@@ -124,7 +124,7 @@ export class LlavaModel {
       for (let i = 0; i < images.length; i++) {
         const src = images[i]!;
         const img = typeof src === 'string' || src instanceof Uint8Array ? await decodeImage(src) : src;
-        const pv = preprocessImage(img, this.preprocessor);
+        const pv = await preprocessImage(img, this.preprocessor);
         if (pv.data.length !== size) {
           throw new Error(`image ${i} (${img.source}) preprocesses to ${pv.shape.join('x')}, but the vision tower expects 3x${c.vision.imageSize}x${c.vision.imageSize}`);
         }

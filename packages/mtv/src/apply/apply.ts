@@ -31,11 +31,22 @@ export function headPatch(model: LlavaModel, v: TaskVector): HeadPatch {
   return { values: v.means, mask: v.heads };
 }
 
+/**
+ * Default stop ids: the tokenizer's end ids plus the ids of the model's padded vocabulary rows that
+ * the tokenizer does not have (llava-1.5: 32064 rows, 32002 tokens). Such an id cannot be decoded; a
+ * model that produces one has left the answer.
+ */
+export function defaultStopTokens(model: LlavaModel): number[] {
+  const known = model.tokenizer.vocabSize;
+  const rows = model.config.text.vocabSize;
+  return [...model.tokenizer.eosTokenIds, ...Array.from({ length: Math.max(0, rows - known) }, (_, i) => known + i)];
+}
+
 /** Greedy generation, with the MTV patched in when `vector` is given (null: plain generation). */
 export function generateWith(model: LlavaModel, prepared: PreparedPrompt, vector: TaskVector | null, opts: ApplyOptions = {}): Promise<GenerateResult> {
   return model.generate(prepared, {
     maxNewTokens: opts.maxNewTokens ?? 10,
-    ...(opts.stopTokens ? { stopTokens: opts.stopTokens } : {}),
+    stopTokens: opts.stopTokens ?? defaultStopTokens(model),
     ...(vector ? { patch: headPatch(model, vector) } : {}),
   });
 }

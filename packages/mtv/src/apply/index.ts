@@ -1,1 +1,1 @@
-export { applyMtv, generateWith, headPatch, taskVector, type ApplyOptions, type TaskVector } from './apply.js';
+export { applyMtv, defaultStopTokens, generateWith, headPatch, taskVector, type ApplyOptions, type TaskVector } from './apply.js';

@@ -17,6 +17,7 @@ import { LlavaModel, writeTinyCheckpoint } from '@mtv/model';
 import { loadDataset } from '../datasets/load.js';
 import type { Dataset } from '../datasets/types.js';
 import { extract } from '../extract/extract.js';
+import { generateWith } from '../apply/apply.js';
 import { evalShots } from '../evaluate/harness.js';
 import { prepare, zeroShotPrompt } from '../pipeline/prompts.js';
 import { buildPrompt } from '../prompts/formats.js';
@@ -116,7 +117,7 @@ async function main(): Promise<void> {
         if (prepared.ids.length + 4 > maxPos) throw new Error(`${label}: ${prepared.ids.length} prompt tokens exceed the context ${maxPos}; lower --icl-shots`);
         gpu.trimPool(); // the pool keeps buffers, so allocatedBytes after the call is this query's peak
         const before = gpu.allocatedBytes;
-        const [, t] = await seconds(() => model.generate(prepared, { maxNewTokens: 4, ...(patch ? { patch: { values: means, mask: heads } } : {}) }));
+        const [, t] = await seconds(() => generateWith(model, prepared, patch ? { means, heads } : null, { maxNewTokens: 4 }));
         pool = Math.max(pool, gpu.allocatedBytes - before);
         if (i > 0 || opts.queries === 1) total += t; // the first query also compiles pipelines
       }

@@ -1,0 +1,203 @@
+// The coordinator's jobs over real sockets with model-free workers (fleet-fakes.ts): distributed sums
+// equal the single-process shard rule bit for bit whatever the completion order, lost workers'
+// shards are reassigned, duplicates and refused results never count twice, and a coordinator that
+// stops mid-job resumes from its checkpoint to the identical result.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { accumulateRounds, buildPrompt, loadDataset, readArtifact, sampleRound, type ActivationSums } from '@mtv/mtv';
+import { CheckpointStore, FleetCoordinator, parseJobSpec, type JobSpec, type JobState, type PipelineEvent } from '../src/index.js';
+import { FakeWorker, capture, fakeTap, writeFakeDataset, type FakeWorkerOptions } from './fleet-fakes.js';
+
+const G = { layers: 2, heads: 3, headDim: 4 };
+const HASH = 'sha256:fake-model';
+let dir = '';
+let trainFile = '';
+let testFile = '';
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mtv-fleet-'));
+  trainFile = await writeFakeDataset(dir, 40, 'train');
+  testFile = await writeFakeDataset(dir, 12, 'test');
+  return () => rm(dir, { recursive: true, force: true });
+});
+
+const cleanup: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f().catch(() => {});
+});
+
+function spec(over: Partial<JobSpec> = {}, name = 'job'): JobSpec {
+  return parseJobSpec({
+    jobId: name,
+    data: { file: trainFile, format: 'jsonl' },
+    evalData: { file: testFile, format: 'jsonl' },
+    model: { id: 'fake', hash: HASH, geometry: G },
+    extract: { seed: 7, shots: 3, rounds: 22, shardSize: 3 },
+    locate: null,
+    eval: null,
+    out: join(dir, `${name}.safetensors`),
+    ...over,
+  });
+}
+
+/** The single-process sums: the same taps, added under the shard rule (accumulateRounds). */
+async function reference(s: JobSpec): Promise<ActivationSums> {
+  const data = await loadDataset({ file: s.data.file, format: s.data.format });
+  const taps: Float32Array[] = [];
+  for (let r = 0; r < s.extract.rounds; r++) {
+    const x = sampleRound(data.examples, { seed: s.extract.seed, round: r, shots: s.extract.shots });
+    const p = buildPrompt('jsonl', { shots: x.shots, query: x.query, variant: x.variant });
+    taps.push(fakeTap(p.text, await Promise.all(p.images.map(async (f) => new Uint8Array(await readFile(f)))), G));
+  }
+  return accumulateRounds(taps, [G.layers, G.heads, G.headDim], s.extract.shardSize);
+}
+
+async function coordinator() {
+  const log = capture();
+  const c = new FleetCoordinator({ port: 0, heartbeatMs: 100, heartbeatMisses: 2, logger: log });
+  const { port } = await c.start();
+  cleanup.push(() => c.close());
+  return { c, port, log };
+}
+
+async function worker(o: Omit<FakeWorkerOptions, 'modelHash'> & { modelHash?: string }): Promise<FakeWorker> {
+  const w = new FakeWorker({ modelHash: HASH, ...o });
+  cleanup.push(() => w.close());
+  await w.start();
+  return w;
+}
+
+const same = (a: Float64Array, b: Float64Array): boolean => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+describe('extract over the fleet', () => {
+  it('three workers finishing in random order give the single-process sums bit for bit', async () => {
+    const s = spec({}, 'three');
+    const { c, port } = await coordinator();
+    const ws = await Promise.all(['a', 'b', 'c'].map((id) => worker({ port, id, delay: () => Math.random() * 30 })));
+    const r = await c.run({ spec: s, minWorkers: 3 });
+    const ref = await reference(s);
+    expect(r.sums.count).toBe(22);
+    expect(same(r.sums.sum, ref.sum)).toBe(true);
+    expect(same(r.sums.sumSq, ref.sumSq)).toBe(true);
+    expect(ws.every((w) => w.received.length > 0)).toBe(true);
+    const art = await readArtifact(s.out);
+    expect(same(art.sums.sum, ref.sum)).toBe(true);
+  });
+
+  it('a worker that hangs and drops: its shards are reassigned; duplicates and NaN results never count', async () => {
+    const s = spec({}, 'faults');
+    const { c, port, log } = await coordinator();
+    await worker({ port, id: 'dup', behaviour: () => 'duplicate', delay: () => 5 });
+    await worker({ port, id: 'nan', behaviour: (_s, nth) => (nth === 1 ? 'nan' : 'ok'), delay: () => 5 });
+    const hang = await worker({ port, id: 'hang', behaviour: () => 'hang' });
+    // Drop the hanging worker once it holds a shard (as if the process died).
+    const dropped = (async () => {
+      while (hang.received.length === 0) await new Promise((res) => setTimeout(res, 5));
+      await hang.close();
+    })();
+    const r = await c.run({ spec: s, minWorkers: 3 });
+    await dropped;
+    const ref = await reference(s);
+    expect(same(r.sums.sum, ref.sum)).toBe(true);
+    expect(r.sums.count).toBe(22);
+    const text = log.lines.join('\n');
+    expect(text).toMatch(/worker 'hang' lost .*reassigning shards/);
+    expect(text).toMatch(/ignoring a duplicate result/);
+    expect(text).toMatch(/result from 'nan' refused: result sum\[0\] is NaN/);
+  });
+
+  it('a non-retryable shard error fails the job with its reason', async () => {
+    const { c, port } = await coordinator();
+    await worker({ port, id: 'bad', behaviour: () => 'fail' });
+    await expect(c.run({ spec: spec({}, 'fails'), minWorkers: 1 })).rejects.toThrow(/shard 0 of job fails.extract failed: 'bad' reported internal: injected failure/);
+  });
+
+  it('a worker holding another model gets no shards', async () => {
+    const { c, port, log } = await coordinator();
+    const other = await worker({ port, id: 'other', modelHash: 'sha256:other' });
+    await worker({ port, id: 'right', delay: () => 1 });
+    const r = await c.run({ spec: spec({}, 'models'), minWorkers: 1 });
+    expect(r.sums.count).toBe(22);
+    expect(other.received).toHaveLength(0);
+    expect(log.lines.join('\n')).toMatch(/worker 'other' holds model sha256:other, the job needs sha256:fake-model/);
+  });
+});
+
+describe('checkpoint and resume', () => {
+  it('a coordinator stopped mid-extract resumes from its checkpoint to the identical sums', async () => {
+    const s = spec({}, 'resume-extract');
+    const stateDir = join(dir, 'state-extract');
+    const first = await coordinator();
+    await worker({ port: first.port, id: 'w1', delay: () => 15 });
+    const store = new CheckpointStore<JobState>(stateDir);
+    // Session 1: stop serving (the "crash") once some shards are merged and saved.
+    void first.c.run({ spec: s, stateDir, checkpointMs: 0, minWorkers: 1 }).catch(() => {});
+    let saved: JobState | null = null;
+    while (!saved || (saved.extract?.nextShard ?? 0) < 3) {
+      await new Promise((res) => setTimeout(res, 10));
+      saved = await store.load((v) => v as JobState);
+    }
+    await first.c.close({ reconnect: true });
+    const mergedBefore = saved.extract!.nextShard;
+    expect(mergedBefore).toBeLessThan(8);
+    // Session 2: a new coordinator on the same state directory.
+    const second = await coordinator();
+    const w2 = await worker({ port: second.port, id: 'w2' });
+    const r = await second.c.run({ spec: s, stateDir, resume: true, minWorkers: 1 });
+    expect(r.resumedAt).toBe('extract');
+    const ref = await reference(s);
+    expect(same(r.sums.sum, ref.sum)).toBe(true);
+    expect(r.sums.count).toBe(22);
+    // Only the unmerged shards were computed again.
+    const redone = new Set(w2.received.map((x) => x.shardId));
+    for (let k = 0; k < mergedBefore; k++) expect(redone.has(k)).toBe(false);
+  });
+
+  it('refuses to resume a checkpoint of other settings, naming the difference', async () => {
+    const stateDir = join(dir, 'state-other');
+    const { c, port } = await coordinator();
+    await worker({ port, id: 'w' });
+    await c.run({ spec: spec({}, 'other'), stateDir, minWorkers: 1 });
+    const changed = spec({ extract: { seed: 8, shots: 3, rounds: 22, shardSize: 3 } }, 'other');
+    await expect(c.run({ spec: changed, stateDir, resume: true })).rejects.toThrow(/extract\.seed: 7 -> 8/);
+  });
+
+  it('the whole pipeline: locate resumed mid-way gives the uninterrupted logits and heads; eval scores each mode', async () => {
+    const locate = { seed: 3, steps: 6, samplesPerStep: 6, reinforceSize: 10, selectionSize: 4, validationSize: 4, validateEvery: 2, finalSamples: 3, lr: 0.1 };
+    const evalSpec = { seed: 1, n: 8, shots: 2, modes: ['zero-shot', 'icl', 'mtv'] as const, maxNewTokens: 2, shardSize: 3 };
+    const full = spec({ locate, eval: { ...evalSpec, modes: [...evalSpec.modes] } }, 'pipe');
+    const a = await coordinator();
+    await worker({ port: a.port, id: 'p1', delay: () => 2 });
+    await worker({ port: a.port, id: 'p2', delay: () => 4 });
+    const events: PipelineEvent[] = [];
+    const straight = await a.c.run({ spec: full, minWorkers: 2, emit: (e) => events.push(e) });
+    expect(straight.summaries.map((m) => [m.mode, m.n, m.accuracy])).toEqual([['zero-shot', 8, 0], ['icl', 8, 0], ['mtv', 8, 1]]);
+    expect(events.filter((e) => e.kind === 'locate-validation').map((e) => (e as { step: number }).step)).toEqual([0, 2, 4]);
+
+    // Same job, interrupted after locate step 3, resumed by a new coordinator.
+    const stateDir = join(dir, 'state-pipe');
+    const b = await coordinator();
+    await worker({ port: b.port, id: 'q1', delay: () => 2 });
+    const stopped = new Promise<void>((resolve) => {
+      void b.c.run({
+        spec: { ...full, out: join(dir, 'pipe2.safetensors') }, stateDir, minWorkers: 1,
+        emit: (e) => {
+          if (e.kind === 'locate-step' && e.step === 3) void b.c.close({ reconnect: true }).then(resolve);
+        },
+      }).catch(() => {});
+    });
+    await stopped;
+    const c2 = await coordinator();
+    await worker({ port: c2.port, id: 'q2', delay: () => 1 });
+    const resumed = await c2.c.run({ spec: { ...full, out: join(dir, 'pipe2.safetensors') }, stateDir, resume: true, minWorkers: 1 });
+    expect(resumed.resumedAt).toBe('locate');
+    expect(same(resumed.located!.state.logits, straight.located!.state.logits)).toBe(true);
+    expect(Array.from(resumed.located!.heads)).toEqual(Array.from(straight.located!.heads));
+    expect(resumed.summaries).toEqual(straight.summaries);
+    const art = await readArtifact(join(dir, 'pipe2.safetensors'));
+    expect(Array.from(art.heads!)).toEqual(Array.from(straight.located!.heads));
+    expect(art.provenance.heads).toBe('located');
+  });
+});
