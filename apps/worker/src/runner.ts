@@ -142,14 +142,28 @@ export class ShardRunner {
     return { kind: 'rollouts', jobId: s.jobId, shardId: s.shardId, elapsedMs: performance.now() - t0, step: s.step, nQueries: s.queries.length, nMasks: s.nMasks, losses };
   }
 
+  /**
+   * Generation stops at eos and at any id the tokenizer cannot decode: a checkpoint whose embedding
+   * rows are padded past the tokenizer's vocabulary (common in HF checkpoints) can otherwise pick
+   * one, and decoding it would fail the shard.
+   */
+  private stopTokens(): number[] {
+    const tok = this.model.tokenizer;
+    const V = this.model.config.text.vocabSize;
+    const stops = [...tok.eosTokenIds];
+    for (let id = tok.vocabSize; id < V; id++) stops.push(id);
+    return stops;
+  }
+
   private async eval(s: EvalShard, onProgress?: ProgressFn): Promise<EvalResult> {
     const t0 = performance.now();
+    const stopTokens = this.stopTokens();
     const outputs: EvalResult['outputs'] = [];
     for (let i = 0; i < s.items.length; i++) {
       const item = s.items[i]!;
       const query = s.examples[item.query]!;
       const { prepared } = await this.prepare(s.format, item.shots.map((k) => s.examples[k]!), query);
-      const gen = await this.model.generate(prepared, { maxNewTokens: s.maxNewTokens, ...(s.mtv ? { patch: { values: s.mtv.means, mask: s.mtv.heads } } : {}) });
+      const gen = await this.model.generate(prepared, { maxNewTokens: s.maxNewTokens, stopTokens, ...(s.mtv ? { patch: { values: s.mtv.means, mask: s.mtv.heads } } : {}) });
       outputs.push({ exampleId: query.id, text: gen.text, tokens: Int32Array.from(gen.ids), firstTokenLoss: null });
       onProgress?.(i + 1, s.items.length);
     }

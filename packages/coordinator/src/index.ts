@@ -5,3 +5,4 @@ export * from './scheduler/index.js';
 export * from './checkpoint/index.js';
 export * from './jobs/index.js';
 export * from './fleet/index.js';
+export * from './cli/index.js';

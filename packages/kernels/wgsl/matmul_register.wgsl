@@ -13,9 +13,10 @@ const TM: u32 = 4u;         // rows of Y per invocation
 const TN: u32 = 4u;         // columns of Y per invocation
 override WGX: u32 = 16u;    // invocations along N
 override WGY: u32 = 4u;     // invocations along M
-override HAS_BIAS: bool = false;
 
-struct Params { m: u32, n: u32, k: u32, n0: u32, ldy: u32, _p0: u32, _p1: u32, _p2: u32 }
+// has_bias is a uniform flag rather than an override: one pipeline fewer per block shape
+// (a 32x32 block takes seconds to JIT on llvmpipe), for a uniform branch in the epilogue.
+struct Params { m: u32, n: u32, k: u32, n0: u32, ldy: u32, has_bias: u32, _p1: u32, _p2: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
@@ -52,7 +53,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       let c = c0 + j;
       if (c >= p.n) { break; }
       var v = acc[i][j];
-      if (HAS_BIAS) { v += bias[p.n0 + c]; }
+      if (p.has_bias != 0u) { v += bias[p.n0 + c]; }
       y[r * p.ldy + p.n0 + c] = v;
     }
   }

@@ -4,11 +4,12 @@
 // Layout and chunking as in matmul_register.wgsl: W is this chunk's [n, K], Y is [M, ldy], the
 // chunk writes columns [n0, n0 + n). Out-of-range tile elements are staged as zeros.
 override TS: u32 = 16u;     // invocations per workgroup side
-override HAS_BIAS: bool = false;
 const BK: u32 = 16u;        // K slice staged per step
 const R: u32 = 4u;          // per-invocation block side
 
-struct Params { m: u32, n: u32, k: u32, n0: u32, ldy: u32, _p0: u32, _p1: u32, _p2: u32 }
+// has_bias is a uniform flag rather than an override: one pipeline fewer per block shape
+// (a 32x32 block takes seconds to JIT on llvmpipe), for a uniform branch in the epilogue.
+struct Params { m: u32, n: u32, k: u32, n0: u32, ldy: u32, has_bias: u32, _p1: u32, _p2: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
@@ -56,7 +57,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
       let c = col0 + j * TS + lid.x;
       if (r < p.m && c < p.n) {
         var v = acc[i][j];
-        if (HAS_BIAS) { v += bias[p.n0 + c]; }
+        if (p.has_bias != 0u) { v += bias[p.n0 + c]; }
         y[r * p.ldy + p.n0 + c] = v;
       }
     }

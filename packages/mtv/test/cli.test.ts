@@ -3,12 +3,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PassThrough } from 'node:stream';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Gpu } from '@mtv/kernels';
 import { LlavaModel, writeTinyCheckpoint } from '@mtv/model';
-import { ActivationSums, main, readArtifact, writeArtifact } from '../src/index.js';
-import { makeFixture, type Fixture } from './e2e-fixture.js';
+import { ActivationSums, runMtvCli as main, readArtifact, writeArtifact } from '../src/index.js';
+import { makeFixture, poisonTensor, type Fixture } from './e2e-fixture.js';
 
 let fx: Fixture;
 let gpu: Gpu;
@@ -143,6 +143,14 @@ describe('mtv CLI', () => {
       await model.close();
       await writeArtifact(art('shape.safetensors'), { sums, logits: null, heads: new Uint8Array(8), provenance: { modelId: 'model', modelHash: hash, codeVersion: '0', runs: [], heads: 'located' } });
       expectOneLineError(await run('eval', ...common(), '--artifact', art('shape.safetensors'), '--modes', 'mtv', '-n', '1'), /activation shape \[2, 4, 8\] does not match the model's \[layers, heads, headDim\] = \[2, 4, 16\]/);
+    });
+
+    it('NaN activations name the round, layer and head', async () => {
+      const dir = join(fx.root, 'nan-model');
+      await cp(fx.modelDir, dir, { recursive: true });
+      await poisonTensor(dir, /layers\.0\.self_attn\.v_proj\.weight$/, Number.POSITIVE_INFINITY);
+      expectOneLineError(await run('extract', '--model', dir, '--data', fx.qaFile, '--format', 'jsonl', '--shots', '1', '--rounds', '1', '--out', art('x.safetensors')),
+        /extract: round 0 \(query .*\): ActivationSums\.add: non-finite value (NaN|-?Infinity) at layer 0, head 0, dim 0/);
     });
 
     it('mtv modes without an artifact, artifact without heads, bad option values', async () => {

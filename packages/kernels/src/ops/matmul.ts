@@ -29,17 +29,17 @@ function ioFile(wDtype: 'f32' | 'f16', vec4: boolean): string {
   return `matmul_io_${wDtype}${vec4 ? '_vec4' : ''}.wgsl`;
 }
 
-async function pipelineFor(rec: Recorder, variant: MatmulVariant, wDtype: 'f32' | 'f16', m: number, k: number, hasBias: boolean): Promise<{ pipe: PipelineEntry; grid: (n: number) => [number, number] }> {
+async function pipelineFor(rec: Recorder, variant: MatmulVariant, wDtype: 'f32' | 'f16', m: number, k: number: Promise<{ pipe: PipelineEntry; grid: (n: number) => [number, number] }> {
   const gpu = rec.gpu;
   if (variant === 'register') {
     const t = registerTuning(m);
     const body = wgsl('matmul_register.wgsl').replace('const TM: u32 = 4u;', `const TM: u32 = ${t.tm}u;`).replace('const TN: u32 = 4u;', `const TN: u32 = ${t.tn}u;`);
     const code = wgsl(ioFile(wDtype, k % 4 === 0)) + body;
-    const pipe = await gpu.pipeline(`matmul_register_${t.tm}x${t.tn}_${wDtype}`, code, { WGX: t.wg, WGY: 1, HAS_BIAS: hasBias ? 1 : 0 });
+    const pipe = await gpu.pipeline(`matmul_register_${t.tm}x${t.tn}_${wDtype}`, code, { WGX: t.wg, WGY: 1 });
     return { pipe, grid: (n) => [Math.ceil(n / (t.tn * t.wg)), Math.ceil(m / t.tm)] };
   }
   const ts = tiledSide(gpu.limits.maxComputeInvocationsPerWorkgroup);
-  const pipe = await gpu.pipeline(`matmul_tiled_${wDtype}`, wgsl(ioFile(wDtype, false)) + wgsl('matmul_tiled.wgsl'), { TS: ts, HAS_BIAS: hasBias ? 1 : 0 });
+  const pipe = await gpu.pipeline(`matmul_tiled_${wDtype}`, wgsl(ioFile(wDtype, false)) + wgsl('matmul_tiled.wgsl'), { TS: ts });
   const tile = 4 * ts;
   return { pipe, grid: (n) => [Math.ceil(n / tile), Math.ceil(m / tile)] };
 }
@@ -75,13 +75,13 @@ export async function matmul(rec: Recorder, x: Tensor, w: Tensor, opts: MatmulOp
 
   const variant = opts.variant ?? defaultMatmulVariant(gpu.report);
   const wDtype = w.dtype as 'f32' | 'f16';
-  const { pipe, grid } = await pipelineFor(rec, variant, wDtype, m, k, !!opts.bias);
+  const { pipe, grid } = await pipelineFor(rec, variant, wDtype, m, k);
   const chunks = w.byteLength > maxBinding ? w.rowChunks(maxBinding) : [w];
-  const bias = opts.bias ?? x; // bound but unread when HAS_BIAS is off
+  const bias = opts.bias ?? x; // bound but unread when has_bias is 0
   let n0 = 0;
   for (const chunk of chunks) {
     const rows = chunk.shape[0]!;
-    rec.dispatch(pipe, params([m, rows, k, n0, n, 0, 0, 0]), [x, chunk, bias, y], grid(rows));
+    rec.dispatch(pipe, params([m, rows, k, n0, n, opts.bias ? 1 : 0, 0, 0]), [x, chunk, bias, y], grid(rows));
     n0 += rows;
   }
   return y;

@@ -241,6 +241,7 @@ export class LlavaModel {
   /** Greedy generation; deterministic. With `patch`, the MTV heads are patched at the last prompt token and every generated token. */
   async generate(p: PreparedPrompt, opts: GenerateOptions = {}): Promise<GenerateResult> {
     const maxNew = opts.maxNewTokens ?? 16;
+    if (!Number.isInteger(maxNew) || maxNew < 1) throw new Error(`maxNewTokens must be a positive integer, got ${maxNew}`);
     const T = p.ids.length;
     this.checkLength(T + maxNew);
     const stop = new Set(opts.stopTokens ?? this.tokenizer.eosTokenIds);
@@ -259,8 +260,12 @@ export class LlavaModel {
       const patchAt = (pos: number): PassPatch | undefined => (values && mask ? { values, mask, positions: [pos] } : undefined);
       let x = await this.embed(rec, p);
       let logits = temp(rec, await decoderPass(rec, this.weights, { x, rows: 1, tokens: T, cache, ...optPatch(patchAt(T - 1)) }));
+      // Padded vocabulary rows (e.g. llava-1.5's 32064 rows for 32002 tokens) have no token to
+      // decode; the argmax runs over the tokenizer's ids only (a view of the first columns).
+      const V = this.config.text.vocabSize;
+      const nTok = Math.min(V, this.tokenizer.vocabSize);
       for (let step = 0; step < maxNew; step++) {
-        const next = temp(rec, await argmax(rec, logits));
+        const next = temp(rec, await argmax(rec, logits.reshape([V, 1]).rows(0, nTok).reshape([1, nTok])));
         const read = rec.read(next);
         await rec.submit();
         const id = (await read)[0]!;

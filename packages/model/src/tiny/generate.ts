@@ -23,6 +23,8 @@ export interface TinyOptions {
   shards?: number;
   dtype?: TinyDType;
   seed?: number;
+  /** Fields merged into config.json's text_config / vision_config / top level (e.g. for benchmark-sized models). */
+  configOverrides?: { text?: Record<string, unknown>; vision?: Record<string, unknown>; top?: Record<string, unknown> };
 }
 
 export interface TinyCheckpoint {
@@ -53,6 +55,12 @@ function split<T extends { bytes: number }>(items: T[], n: number): T[][] {
 export async function writeTinyCheckpoint(dir: string, opts: TinyOptions): Promise<TinyCheckpoint> {
   const { family, naming = 'legacy', shards = 1, dtype = 'F32', seed = 0 } = opts;
   const configJson = tinyConfigJson(family);
+  const o = opts.configOverrides;
+  if (o) {
+    Object.assign(configJson, o.top ?? {});
+    Object.assign(configJson['text_config'] as Record<string, unknown>, o.text ?? {});
+    Object.assign(configJson['vision_config'] as Record<string, unknown>, o.vision ?? {});
+  }
   if (dtype !== 'F32') {
     const torchDtype = dtype === 'F16' ? 'float16' : 'bfloat16';
     configJson['torch_dtype'] = torchDtype;

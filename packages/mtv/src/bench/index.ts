@@ -65,9 +65,10 @@ async function main(): Promise<void> {
     .option('--prompt-tokens <n>', 'zero-shot rollout prompt length for the locate benchmark', (v) => Number(v), 480)
     .option('--icl-shots <n>', 'shots of the ICL baseline', (v) => Number(v), 16)
     .option('--queries <n>', 'queries timed per inference mode', (v) => Number(v), 3)
+    .option('--repeats <n>', 'locate runs per mode (best time kept)', (v) => Number(v), 2)
     .option('--json', 'JSON on stdout')
     .parse()
-    .opts<{ model?: string; steps: number; promptTokens: number; iclShots: number; queries: number; json?: boolean }>();
+    .opts<{ model?: string; steps: number; promptTokens: number; iclShots: number; queries: number; repeats: number; json?: boolean }>();
   const demo = fileURLToPath(new URL('../../../toy/demo-model', import.meta.url));
   const tmp = await mkdtemp(join(tmpdir(), 'mtv-bench-'));
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
@@ -95,9 +96,14 @@ async function main(): Promise<void> {
     const [L, H] = model.headShape;
     for (const mode of ['prefix', 'naive'] as const) await rolloutEvaluator(model, { format: 'jsonl', means, mode, prompt })({ item: data.examples[0]!, index: 0, variant: 0 }, [new Uint8Array(L * H).fill(1), new Uint8Array(L * H)]);
     log(`locate: ${opts.steps} steps x 32 masks, rollout prompt ${rolloutTokens} tokens ...`);
-    const [, tPrefix] = await seconds(() => locate(model, data, means, cfg));
-    log(`  prefix-shared batched: ${tPrefix.toFixed(2)} s`);
-    const [, tNaive] = await seconds(() => locate(model, data, means, { ...cfg, mode: 'naive' }));
+    // Alternate the two modes and keep each one's best time: the machine's 2 cores are shared.
+    let tPrefix = Infinity;
+    let tNaive = Infinity;
+    for (let rep = 0; rep < opts.repeats; rep++) {
+      tPrefix = Math.min(tPrefix, (await seconds(() => locate(model, data, means, cfg)))[1]);
+      tNaive = Math.min(tNaive, (await seconds(() => locate(model, data, means, { ...cfg, mode: 'naive' })))[1]);
+    }
+    log(`  prefix-shared batched: ${tPrefix.toFixed(2)} s (best of ${opts.repeats})`);
     log(`  naive recompute:       ${tNaive.toFixed(2)} s  -> ratio ${(tNaive / tPrefix).toFixed(1)}x`);
 
     // ---- 2. MTV per query vs k-shot ICL per query ----

@@ -1,3 +1,3 @@
-export { main, buildProgram } from './program.js';
+export { main as runMtvCli, buildProgram as buildMtvProgram } from './program.js';
 export { headsGrid } from './commands/inspect.js';
 export type { CliIo } from './io.js';

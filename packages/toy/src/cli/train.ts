@@ -10,7 +10,7 @@ import cliProgress from 'cli-progress';
 import { DEMO_ARCH, TINY_TRAIN_ARCH } from '../model/config.js';
 import { loadTrainState, saveTrainState, writeDemoCheckpoint } from '../train/checkpoint.js';
 import { EpisodeStream } from '../train/data.js';
-import { DEFAULT_OPTIM, TrainSession, heldOutSet, learningRate, type OptimOptions } from '../train/trainer.js';
+import { DEFAULT_OPTIM, TrainSession, heldOutSet, type OptimOptions } from '../train/trainer.js';
 import { FAMILIES } from '../tasks/types.js';
 
 const num = (flag: string, v: string | undefined, dflt: number): number => {
@@ -92,16 +92,19 @@ export async function runTrain(argv: string[]): Promise<void> {
   bar?.start(optim.steps, session.step, { loss: '-', qloss: '-', acc: '-', rate: '-' });
   let ema: { loss: number; q: number; acc: number } | null = null;
   const deadline = minutes > 0 ? t0 + minutes * 60_000 : Infinity;
+  const tStart = t0;
   let stepsThisRun = 0;
   while (session.step < optim.steps && Date.now() < deadline) {
     const batch = session.pack(stream.batch(tokens), tokens);
-    const r = await session.trainStep(batch, optim);
+    // the cosine follows the time budget when that runs out first (warm-up stays step-based)
+    const timeFraction = minutes > 0 ? (Date.now() - tStart) / (deadline - tStart) : 0;
+    const r = await session.trainStep(batch, optim, timeFraction);
     stepsThisRun++;
     ema = ema ? { loss: 0.95 * ema.loss + 0.05 * r.loss, q: 0.95 * ema.q + 0.05 * r.queryLoss, acc: 0.95 * ema.acc + 0.05 * r.accuracy } : { loss: r.loss, q: r.queryLoss, acc: r.accuracy };
     const rate = ((Date.now() - t0) / 1000 / stepsThisRun).toFixed(2);
     bar?.update(session.step, { loss: ema.loss.toFixed(3), qloss: ema.q.toFixed(3), acc: ema.acc.toFixed(3), rate });
     if (!Number.isFinite(r.loss)) throw new Error(`step ${session.step}: loss is ${r.loss} (grad norm ${r.gradNorm})`);
-    const line = `step ${session.step} loss ${r.loss.toFixed(4)} ema ${ema.loss.toFixed(4)} q-loss ${ema.q.toFixed(4)} acc ${ema.acc.toFixed(3)} |g| ${r.gradNorm.toFixed(3)} lr ${learningRate(session.step, optim).toExponential(2)} seqs ${r.sequences} t ${((Date.now() - t0) / 1000).toFixed(0)}s`;
+    const line = `step ${session.step} loss ${r.loss.toFixed(4)} ema ${ema.loss.toFixed(4)} q-loss ${ema.q.toFixed(4)} acc ${ema.acc.toFixed(3)} |g| ${r.gradNorm.toFixed(3)} lr ${r.lr.toExponential(2)} seqs ${r.sequences} t ${((Date.now() - t0) / 1000).toFixed(0)}s`;
     if (session.step % 20 === 0 || session.step === 1) console.log(line);
     if (evalEvery > 0 && session.step % evalEvery === 0) console.log(`eval step ${session.step}: ${await evaluate()}`);
     if (ckptEvery > 0 && session.step % ckptEvery === 0) await save();

@@ -24,14 +24,19 @@ export interface OptimOptions {
 
 export const DEFAULT_OPTIM: OptimOptions = { lr: 2e-3, minLrFraction: 0.1, warmup: 100, steps: 2000, weightDecay: 0.05, beta1: 0.9, beta2: 0.95, eps: 1e-8, clip: 1 };
 
-/** Linear warmup to lr, then cosine to lr·minLrFraction at `steps`. `step` counts from 1. */
-export function learningRate(step: number, o: OptimOptions): number {
+/**
+ * Linear warmup to lr, then cosine to lr·minLrFraction at `steps`. `step` counts from 1. With a
+ * time budget, `timeFraction` (elapsed / budget) advances the cosine when it is ahead of the step
+ * count, so a slow (shared) machine still ends the run with a decayed learning rate.
+ */
+export function learningRate(step: number, o: OptimOptions, timeFraction = 0): number {
   if (step <= o.warmup) return (o.lr * step) / Math.max(1, o.warmup);
-  const t = Math.min(1, (step - o.warmup) / Math.max(1, o.steps - o.warmup));
+  const t = Math.min(1, Math.max((step - o.warmup) / Math.max(1, o.steps - o.warmup), timeFraction));
   return o.lr * (o.minLrFraction + (1 - o.minLrFraction) * 0.5 * (1 + Math.cos(Math.PI * t)));
 }
 
 export interface StepResult {
+  lr: number;
   /** Mean cross-entropy over the step's answer tokens. */
   loss: number;
   /** Mean cross-entropy of the query answers only. */
@@ -81,7 +86,7 @@ export class TrainSession {
   }
 
   /** One optimiser step on a packed batch. */
-  async trainStep(batch: PackedBatch, optim: OptimOptions): Promise<StepResult> {
+  async trainStep(batch: PackedBatch, optim: OptimOptions, timeFraction = 0): Promise<StepResult> {
     this.step++;
     const rec = this.gpu.recorder('train.step');
     const p = this.params;
@@ -89,7 +94,7 @@ export class TrainSession {
     const tape = await this.trainer.forward(rec, batch);
     const lossT = await this.trainer.backward(rec, tape);
     await this.ops.sumSquares(rec, p.g, this.sq);
-    const h = { lr: learningRate(this.step, optim), b1: optim.beta1, b2: optim.beta2, eps: optim.eps, clip: optim.clip, step: this.step };
+    const h = { lr: learningRate(this.step, optim, timeFraction), b1: optim.beta1, b2: optim.beta2, eps: optim.eps, clip: optim.clip, step: this.step };
     const bufs = { w: p.w, g: p.g, m: p.m, v: p.v, sq: this.sq };
     await this.ops.adamw(rec, bufs, { off: 0, count: p.decayCount }, { ...h, wd: optim.weightDecay });
     await this.ops.adamw(rec, bufs, { off: p.decayCount, count: p.total - p.decayCount }, { ...h, wd: 0 });
@@ -112,7 +117,7 @@ export class TrainSession {
       }
     });
     const r = batch.targetInfo.length;
-    return { loss: loss / r, queryLoss: ql / Math.max(1, nq), accuracy: acc / r, gradNorm: Math.sqrt(sq[0]!), tokens: batch.n, sequences: batch.sequences.length, targets: r };
+    return { lr: h.lr, loss: loss / r, queryLoss: ql / Math.max(1, nq), accuracy: acc / r, gradNorm: Math.sqrt(sq[0]!), tokens: batch.n, sequences: batch.sequences.length, targets: r };
   }
 
   /** Greedy answers (argmax over the vocabulary at the query's "Answer:") for prompt-only sequences. */

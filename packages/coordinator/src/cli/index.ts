@@ -1,0 +1,4 @@
+export { ProgressView } from './progress.js';
+export { formatResultTable } from './table.js';
+export { runCoordinatorCli, coordinatorProgram, resultJson } from './coordinator-command.js';
+export { addSpecOptions, specFromFlags, type SpecFlags } from './spec-options.js';

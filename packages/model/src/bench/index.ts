@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+// Model benchmark: prefill and decode tokens/s of the GPU runtime on the tiny checkpoints and on a
+// ~110M-parameter random checkpoint in llava-interleave-qwen-0.5b proportions.
+//   npm run bench -w @mtv/model
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Gpu, rng } from '@mtv/kernels';
+import { LlavaModel, writeTinyCheckpoint, type RgbImage, type TinyFamily, type TinyOptions } from '../index.js';
+
+interface Case {
+  name: string;
+  family: TinyFamily;
+  overrides?: TinyOptions['configOverrides'];
+  imageSize: number;
+  prompt: string;
+  decodeTokens: number;
+}
+
+// llava-interleave-qwen-0.5b: Qwen2 hidden 1024 / 24 layers / inter 2816 / 16 heads of 64 / vocab 152000
+// tied, SigLIP 1152 / 26 layers / patch 14 at 384 px (729 tokens). Scaled down: text hidden 512,
+// 8 layers, inter 1408 (same 2.75 ratio), 8 heads of 64, the full 152000 vocabulary; SigLIP hidden
+// 384, 4 layers, inter 1536, 6 heads of 64, the full 384 px / patch 14 = 729 image tokens.
+const QWEN_05B_PROPORTIONS: TinyOptions['configOverrides'] = {
+  text: { hidden_size: 512, intermediate_size: 1408, num_hidden_layers: 8, num_attention_heads: 8, num_key_value_heads: 8, vocab_size: 152000, max_position_embeddings: 32768 },
+  vision: { hidden_size: 384, intermediate_size: 1536, num_hidden_layers: 4, num_attention_heads: 6, image_size: 384, patch_size: 14 },
+};
+
+const CASES: Case[] = [
+  { name: 'tiny clip-llama', family: 'clip-llama', imageSize: 24, prompt: 'USER: <image> What color is the shape? ASSISTANT:', decodeTokens: 32 },
+  { name: 'tiny siglip-qwen2', family: 'siglip-qwen2', imageSize: 32, prompt: '<|im_start|>user <image> What is this? <|im_end|> <|im_start|>assistant', decodeTokens: 32 },
+  { name: '~110M qwen-0.5b proportions', family: 'siglip-qwen2', overrides: QWEN_05B_PROPORTIONS, imageSize: 384, prompt: '<|im_start|>user <image> What is this? <|im_end|> <|im_start|>assistant', decodeTokens: 16 },
+];
+
+function image(size: number): RgbImage {
+  const r = rng(size);
+  return { width: size, height: size, data: Uint8Array.from({ length: size * size * 3 }, () => Math.floor(256 * r())), source: 'bench' };
+}
+
+async function time(fn: () => Promise<unknown>, reps: number): Promise<number> {
+  const ms: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await fn();
+    ms.push(performance.now() - t0);
+  }
+  return ms.sort((a, b) => a - b)[Math.floor(ms.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  const gpu = await Gpu.create();
+  console.log(`adapter: ${gpu.report.device || gpu.report.description} (${gpu.report.backend}${gpu.report.cpuAdapter ? ', CPU adapter' : ''})`);
+  const root = await mkdtemp(join(tmpdir(), 'mtv-model-bench-'));
+  const rows: string[][] = [['model', 'params', 'weights on device', 'prompt tokens', 'prefill ms', 'prefill tok/s', 'decode tok/s']];
+  try {
+    for (const c of CASES) {
+      const dir = join(root, c.name.replace(/\W+/g, '-'));
+      await writeTinyCheckpoint(dir, { family: c.family, seed: 1, dtype: 'F16', ...(c.overrides ? { configOverrides: c.overrides } : {}) });
+      if (c.overrides) {
+        // the preprocessor must produce the tower's resolution
+        await writeFile(join(dir, 'preprocessor_config.json'), JSON.stringify({
+          image_processor_type: 'SiglipImageProcessor', do_resize: true, size: { height: c.imageSize, width: c.imageSize }, resample: 3,
+          do_rescale: true, rescale_factor: 1 / 255, do_normalize: true, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5],
+        }));
+      }
+      const m = await LlavaModel.load(dir, { gpu, weightDtype: 'f16' });
+      const params = m.checkpoint.list().reduce((s, n) => s + m.checkpoint.shape(n).reduce((a, b) => a * b, 1), 0);
+      const p = await m.prepare({ text: c.prompt, images: [image(c.imageSize)] });
+      await m.forward(p); // compile every pipeline
+      await m.generate(p, { maxNewTokens: 2, stopTokens: [] });
+      const reps = c.overrides ? 3 : 5;
+      const prefill = await time(() => m.forward(p), reps);
+      const g1 = await time(() => m.generate(p, { maxNewTokens: 1, stopTokens: [] }), reps);
+      const gN = await time(() => m.generate(p, { maxNewTokens: 1 + c.decodeTokens, stopTokens: [] }), reps);
+      const decodeMs = (gN - g1) / c.decodeTokens;
+      rows.push([c.name, `${(params / 1e6).toFixed(2)}M`, `${(m.deviceBytes / 2 ** 20).toFixed(1)} MiB`, String(p.ids.length), prefill.toFixed(1), (p.ids.length / (prefill / 1000)).toFixed(0), (1000 / decodeMs).toFixed(1)]);
+      console.error(`  done: ${c.name}`);
+      await m.close();
+    }
+  } finally {
+    gpu.destroy();
+    await rm(root, { recursive: true, force: true });
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const r of rows) console.log(r.map((v, i) => v.padStart(widths[i]!)).join('  '));
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.stack : e);
+  process.exit(1);
+});
