@@ -55,7 +55,9 @@ async function fleetExtract(nWorkers: number, base: Parameters<typeof spec>[0], 
   const workers = Array.from({ length: nWorkers }, (_, i) => spawnWorker(`bench-${nWorkers}-${i}`, `ws://127.0.0.1:${port}`, model));
   try {
     // Warm-up: every worker compiles its pipelines before the timed job.
+    const tw = performance.now();
     await c.run({ spec: spec(base, `warm${nWorkers}`, dir, 2 * nWorkers, 2, 1), minWorkers: nWorkers });
+    if (flag('verbose')) out(`   (${nWorkers} worker(s): start + load + warm-up ${secs(performance.now() - tw)})`);
     const r = await c.run({ spec: spec(base, `timed${nWorkers}`, dir, rounds, 2, shardSize), minWorkers: nWorkers });
     return r.timings.extract!;
   } finally {
@@ -102,7 +104,8 @@ async function memory(dir: string, data: string): Promise<void> {
   const { port } = await c.start();
   const conns = [responder(port, 'm1', base.model.hash), responder(port, 'm2', base.model.hash)];
   out(`\n3. coordinator memory, head geometry ${geometry.layers} x ${geometry.heads} x ${geometry.headDim} (one float64 sums array = ${(lhd * 8 / 2 ** 20).toFixed(1)} MiB), 2 model-free workers, 4 shots/round, 25 rounds/shard`);
-  out('   shots    rounds  shards  heap+buffers before  peak during  growth');
+  out('   retained = heap + array buffers after a full GC, sampled every 25 ms during the job');
+  out('   shots    rounds  shards  result bytes received  retained before  peak retained  growth');
   try {
     for (const shots of [1_000, 10_000]) {
       const rounds = shots / 4;
@@ -111,13 +114,15 @@ async function memory(dir: string, data: string): Promise<void> {
       const before = m0.heapUsed + m0.arrayBuffers;
       let peak = before;
       const timer = setInterval(() => {
+        gc();
         const m = process.memoryUsage();
         peak = Math.max(peak, m.heapUsed + m.arrayBuffers);
-      }, 5);
+      }, 25);
       await c.run({ spec: spec(base, `mem${shots}`, dir, rounds, 4, 25), minWorkers: 2 });
       clearInterval(timer);
       const mib = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MiB`;
-      out(`   ${String(shots).padEnd(8)} ${String(rounds).padEnd(7)} ${String(rounds / 25).padEnd(7)} ${mib(before).padEnd(20)} ${mib(peak).padEnd(12)} ${mib(peak - before)}`);
+      const received = (rounds / 25) * 2 * lhd * 8;
+      out(`   ${String(shots).padEnd(8)} ${String(rounds).padEnd(7)} ${String(rounds / 25).padEnd(7)} ${mib(received).padEnd(22)} ${mib(before).padEnd(16)} ${mib(peak).padEnd(14)} ${mib(peak - before)}`);
     }
   } finally {
     await Promise.all(conns.map((x) => x.close()));

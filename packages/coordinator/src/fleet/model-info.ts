@@ -2,7 +2,6 @@
 // same weights) and its head geometry (the shape of the sums and masks). Reads the checkpoint's
 // config and hashes its files; no device is acquired.
 import { basename, resolve } from 'node:path';
-import { openCheckpoint } from '@mtv/model';
 import type { Geometry } from '../protocol/index.js';
 
 export interface ModelInfo {
@@ -12,6 +11,8 @@ export interface ModelInfo {
 }
 
 export async function readModelInfo(dir: string): Promise<ModelInfo> {
+  // Loaded on demand: the coordinator itself never needs the GPU stack @mtv/model pulls in.
+  const { openCheckpoint } = await import('@mtv/model');
   const ck = await openCheckpoint(dir);
   try {
     const t = ck.config.text;

@@ -80,6 +80,11 @@ export interface SchedulerOptions {
   /** Only workers holding this model get shards. */
   readonly modelHash: string;
   readonly logger: Logger;
+  /**
+   * Shards sent to a worker beyond its thread count, queued there so a thread never idles while its
+   * next shard crosses the network; default 1.
+   */
+  readonly prefetch?: number;
 }
 
 const keyOf = (jobId: string, shardId: number): string => `${jobId}\u0000${shardId}`;
@@ -88,6 +93,7 @@ export class Scheduler {
   readonly #server: CoordinatorServer;
   readonly #log: Logger;
   readonly #modelHash: string;
+  readonly #prefetch: number;
   /** In-flight shard keys per connected eligible worker. */
   readonly #running = new Map<string, Set<string>>();
   readonly #banned = new Set<string>();
@@ -101,6 +107,7 @@ export class Scheduler {
     this.#server = server;
     this.#log = opts.logger;
     this.#modelHash = opts.modelHash;
+    this.#prefetch = opts.prefetch ?? 1;
     server.on('peer', (p) => this.#onPeer(p));
     server.on('peer-lost', (id, info) => this.#onPeerLost(id, `${info.reason} (${info.code}: ${info.detail})`));
     server.on('result', (m, p) => void this.#onResult(m, p));
@@ -114,10 +121,10 @@ export class Scheduler {
     return [...this.#running.keys()];
   }
 
-  /** Total concurrent shard slots of the eligible workers (at least 1, for splitting work). */
+  /** Total threads of the eligible workers (at least 1): how many ways to split a step's work. */
   get capacity(): number {
     let n = 0;
-    for (const id of this.#running.keys()) n += this.#slots(id);
+    for (const id of this.#running.keys()) n += this.#threads(id);
     return Math.max(1, n);
   }
 
@@ -149,9 +156,14 @@ export class Scheduler {
     });
   }
 
-  #slots(peerId: string): number {
+  #threads(peerId: string): number {
     const p = this.#server.peers().find((x) => x.id === peerId);
     return Math.max(1, p?.capabilities.threads ?? 1);
+  }
+
+  /** Concurrent shards a worker is given: its threads plus the prefetch. */
+  #slots(peerId: string): number {
+    return this.#threads(peerId) + this.#prefetch;
   }
 
   #onPeer(p: PeerInfo): void {

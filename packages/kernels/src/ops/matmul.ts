@@ -29,7 +29,7 @@ function ioFile(wDtype: 'f32' | 'f16', vec4: boolean): string {
   return `matmul_io_${wDtype}${vec4 ? '_vec4' : ''}.wgsl`;
 }
 
-async function pipelineFor(rec: Recorder, variant: MatmulVariant, wDtype: 'f32' | 'f16', m: number, k: number: Promise<{ pipe: PipelineEntry; grid: (n: number) => [number, number] }> {
+async function pipelineFor(rec: Recorder, variant: MatmulVariant, wDtype: 'f32' | 'f16', m: number, k: number): Promise<{ pipe: PipelineEntry; grid: (n: number) => [number, number] }> {
   const gpu = rec.gpu;
   if (variant === 'register') {
     const t = registerTuning(m);
