@@ -11,7 +11,7 @@
 // caller that merges in order buffers at most `window` results (memory independent of the shard count).
 import type { CoordinatorServer, PeerInfo } from '../net/index.js';
 import type { Logger } from '../net/logger.js';
-import type { Progress, Result, Shard, ShardError, ShardKind, ShardResult } from '../protocol/index.js';
+import { encodeMessage, type Progress, type Result, type Shard, type ShardError, type ShardKind, type ShardResult } from '../protocol/index.js';
 
 export interface ShardTask {
   readonly jobId: string;
@@ -234,20 +234,24 @@ export class Scheduler {
   }
 
   async #send(b: Batch, e: Entry, peerId: string, key: string): Promise<void> {
+    const stillOurs = (): boolean => e.state.kind === 'inflight' && e.state.peerId === peerId;
+    let shard: Shard;
     try {
-      const shard = await e.task.build();
-      if (e.state.kind !== 'inflight' || e.state.peerId !== peerId) return; // lost or finished meanwhile
+      shard = await e.task.build();
+      // Encoding checks the schema: a shard that does not validate will not on a retry either.
+      encodeMessage({ type: 'assign', shard });
+    } catch (err) {
+      this.#free(peerId, key);
+      if (stillOurs()) e.state = { kind: 'pending' };
+      return this.#fail(b, `shard ${e.task.shardId} of job ${e.task.jobId} could not be built: ${(err as Error).message}`);
+    }
+    if (!stillOurs()) return; // lost or finished meanwhile
+    try {
       await this.#server.send(peerId, { type: 'assign', shard });
     } catch (err) {
-      const msg = (err as Error).message;
-      this.#free(peerId, key);
-      if (e.state.kind === 'inflight' && e.state.peerId === peerId) {
-        e.state = { kind: 'pending' };
-        e.attempts--; // the shard never reached the worker
-        if (!this.#server.peers().some((p) => p.id === peerId)) return this.#dispatch();
-        // Building or encoding failed: that will not get better on a retry.
-        return this.#fail(b, `shard ${e.task.shardId} of job ${e.task.jobId} could not be sent to '${peerId}': ${msg}`);
-      }
+      // The socket is going away (its peer-lost may not have fired yet): treat the worker as lost now,
+      // so its shards go back to the queue and nothing more is sent to it.
+      this.#onPeerLost(peerId, `send failed: ${(err as Error).message}`);
     }
   }
 

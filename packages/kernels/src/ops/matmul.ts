@@ -29,10 +29,10 @@ function ioFile(wDtype: 'f32' | 'f16', vec4: boolean): string {
   return `matmul_io_${wDtype}${vec4 ? '_vec4' : ''}.wgsl`;
 }
 
-async function pipelineFor(rec: Recorder, variant: MatmulVariant, wDtype: 'f32' | 'f16', m: number, k: number): Promise<{ pipe: PipelineEntry; grid: (n: number) => [number, number] }> {
+async function pipelineFor(rec: Recorder, variant: MatmulVariant, wDtype: 'f32' | 'f16', m: number, n: number, k: number): Promise<{ pipe: PipelineEntry; grid: (n: number) => [number, number] }> {
   const gpu = rec.gpu;
   if (variant === 'register') {
-    const t = registerTuning(m);
+    const t = registerTuning(m, n, k);
     const body = wgsl('matmul_register.wgsl').replace('const TM: u32 = 4u;', `const TM: u32 = ${t.tm}u;`).replace('const TN: u32 = 4u;', `const TN: u32 = ${t.tn}u;`);
     const code = wgsl(ioFile(wDtype, k % 4 === 0)) + body;
     const pipe = await gpu.pipeline(`matmul_register_${t.tm}x${t.tn}_${wDtype}`, code, { WGX: t.wg, WGY: 1 });
@@ -75,7 +75,7 @@ export async function matmul(rec: Recorder, x: Tensor, w: Tensor, opts: MatmulOp
 
   const variant = opts.variant ?? defaultMatmulVariant(gpu.report);
   const wDtype = w.dtype as 'f32' | 'f16';
-  const { pipe, grid } = await pipelineFor(rec, variant, wDtype, m, k);
+  const { pipe, grid } = await pipelineFor(rec, variant, wDtype, m, n, k);
   const chunks = w.byteLength > maxBinding ? w.rowChunks(maxBinding) : [w];
   const bias = opts.bias ?? x; // bound but unread when has_bias is 0
   let n0 = 0;

@@ -8,8 +8,11 @@ import { params, wgsl } from '../../wgsl.js';
 const K = 'gemm';
 /** Invocations per workgroup, all along N (8 measured best for the forward's register kernel). */
 const WGX = 8;
-/** Register block sides the kernel is compiled for. */
-const BLOCKS = [4, 8, 16, 32] as const;
+/**
+ * Register block sides the kernel is compiled for. 16 x 16 ran ~15% faster than 8 x 8 at 256³
+ * but took minutes to compile on llvmpipe (nested private arrays of mat4x4), so 8 is the cap.
+ */
+const BLOCKS = [4, 8] as const;
 export type GemmBlock = (typeof BLOCKS)[number];
 /** Below this many invocations the block is shrunk: two cores need several workgroups. */
 const MIN_INVOCATIONS = 32;
@@ -30,14 +33,13 @@ export interface GemmOptions {
 const pow2ceil = (v: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, v)));
 
 /**
- * The register block for C [M, N]: as large as the output allows up to 32 x 32 (llvmpipe makes
- * one per-lane loop per load, so loads per multiply-add decide the speed; the forward matmul
- * measured 4x4 ~6 GFLOP/s up to 32x32 ~35 at 1024³, ops/matmul/tuning.ts), then halved while
- * fewer than 32 invocations would share the work.
+ * The register block for C [M, N]: 8 x 8 where the output allows (llvmpipe makes one per-lane
+ * loop per load, so loads per multiply-add decide the speed; measured at 256³ under load:
+ * 4x4 2.7, 8x8 3.7 GFLOP/s), halved while fewer than 32 invocations would share the work.
  */
 export function gemmBlock(m: number, n: number): [GemmBlock, GemmBlock] {
-  let tm = Math.min(32, Math.max(4, pow2ceil(m)));
-  let tn = Math.min(32, Math.max(4, pow2ceil(n)));
+  let tm = Math.min(8, Math.max(4, pow2ceil(m)));
+  let tn = Math.min(8, Math.max(4, pow2ceil(n)));
   while (Math.ceil(m / tm) * Math.ceil(n / tn) < MIN_INVOCATIONS && Math.max(tm, tn) > 4) {
     if (tm >= tn) tm /= 2;
     else tn /= 2;

@@ -5,7 +5,10 @@
 // instructions per multiply-add. A TM x TN register block costs TM + TN vec4 loads per
 // 4·TM·TN MACs: 4x4 gave ~6 GFLOP/s at 1024³, 8x8 ~10, 16x16 ~15, 32x32 ~35 (WG 8 best of
 // 8/16/32/64). Blocks over 32 (48x48, 64x32) returned WRONG results on llvmpipe 22.3 (huge
-// register arrays), so 32 is the cap. Workgroup-tiled kernels with barriers run at ~1 GFLOP/s
+// register arrays), so 32 is the cap. The catch: llvmpipe JITs a 32x32 block in 40 s to 2 min
+// (16x16: 2 to 7 s), once per machine (Mesa's on-disk shader cache keeps it), so 32x32 is only
+// chosen for large GEMMs (M, N >= 256, K % 4 == 0) where it pays back; everything else uses
+// at most 16x16. Workgroup-tiled kernels with barriers run at ~1 GFLOP/s
 // there (barriers are coroutine switches), so CPU adapters use 'register' and GPUs 'tiled'.
 import type { AdapterReport } from '../../device.js';
 
@@ -27,11 +30,13 @@ export function defaultMatmulVariant(report: Pick<AdapterReport, 'cpuAdapter'>):
 const pow2ceil = (v: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, v)));
 
 /**
- * Register block for M rows: TN = 32 columns, TM = the smallest power of two >= M capped at 32,
- * so a GEMV (M = 1) does not load the same X row 32 times.
+ * Register block for an M x N x K product: 32x32 for large aligned GEMMs; otherwise TN = 16 and
+ * TM = the smallest power of two >= M capped at 16, so a GEMV (M = 1) does not load the same X
+ * row 16 times.
  */
-export function registerTuning(m: number): RegisterTuning {
-  return { tm: Math.min(32, pow2ceil(m)), tn: 32, wg: 8 };
+export function registerTuning(m: number, n: number, k: number): RegisterTuning {
+  if (m >= 256 && n >= 256 && k % 4 === 0) return { tm: 32, tn: 32, wg: 8 };
+  return { tm: Math.min(16, pow2ceil(m)), tn: 16, wg: 8 };
 }
 
 /** Workgroup side of the tiled variant: 16x16 invocations where allowed, else 8x8. */
