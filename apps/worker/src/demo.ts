@@ -42,9 +42,9 @@ function program(): Command {
     .option('--shots <n>', 'ICL shots per extraction round and in the ICL baseline', '4')
     .option('--rounds <n>', 'extraction rounds (shots compressed = rounds x shots)', '50')
     .option('--shard-size <n>', 'rounds per extract shard', '5')
-    .option('--steps <n>', 'REINFORCE steps', '30')
-    .option('--samples <n>', 'masks per REINFORCE step (paper: 32)', '16')
-    .option('--eval-n <n>', 'evaluated queries per mode', '40')
+    .option('--steps <n>', 'REINFORCE steps', '40')
+    .option('--samples <n>', 'masks per REINFORCE step (paper: 32)', '32')
+    .option('--eval-n <n>', 'evaluated queries per mode', '60')
     .option('--sub-task <name>', `the task-inference attribute: ${SUB_TASKS.join(', ')}`, 'colour')
     .option('--model <dir>', 'model directory (default: packages/toy/demo-model)')
     .option('--out <dir>', 'where data, checkpoints, logs and the artifact go', '.mtv-demo')
@@ -98,7 +98,9 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
     model: info,
     extract: { seed, shots, rounds: Number(f.rounds), shardSize: Number(f.shardSize) },
     locate: { seed, steps: Number(f.steps), samplesPerStep: Number(f.samples), reinforceSize: 50, selectionSize: 10, validationSize: 10, validateEvery: 10, finalSamples: 5, lr: 0.1 },
-    eval: { seed, n: Number(f.evalN), shots, modes: ['zero-shot', 'icl', 'mtv'], maxNewTokens: 2, shardSize: 5 },
+    // Every toy answer is one token, and the toy model does not learn to stop after it (examples are
+    // separated by whitespace only), so one generated token is the answer.
+    eval: { seed, n: Number(f.evalN), shots, modes: ['zero-shot', 'icl', 'mtv'], maxNewTokens: 1, shardSize: 5 },
     out: join(out, `mtv-${subTask}.safetensors`),
   });
   // Warnings only: the bars own the terminal.

@@ -2,7 +2,8 @@
 // Trains the demo LMM from scratch on the synthetic task suite and writes it as a HF LLaVA directory.
 //   node packages/toy/dist/cli/train.js [--out packages/toy/demo-model] [--state .train-state]
 //     [--steps 1800] [--minutes 38] [--tokens 2048] [--lr 2e-3] [--warmup 100] [--seed 0]
-//     [--eval-every 100] [--ckpt-every 100] [--eval-n 48] [--resume] [--arch demo|tiny]
+//     [--eval-every 100] [--ckpt-every 100] [--eval-n 48] [--resume [--restart-schedule]] [--arch demo|tiny]
+//     [--mix task-inference=1,two-way=2,vqa=1] [--max-shots 8]
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -11,7 +12,7 @@ import { DEMO_ARCH, TINY_TRAIN_ARCH } from '../model/config.js';
 import { loadTrainState, saveTrainState, writeDemoCheckpoint } from '../train/checkpoint.js';
 import { EpisodeStream } from '../train/data.js';
 import { DEFAULT_OPTIM, TrainSession, heldOutSet, type OptimOptions } from '../train/trainer.js';
-import { FAMILIES } from '../tasks/types.js';
+import { FAMILIES, checkFamily } from '../tasks/types.js';
 
 const num = (flag: string, v: string | undefined, dflt: number): number => {
   if (v === undefined) return dflt;
@@ -38,6 +39,8 @@ export async function runTrain(argv: string[]): Promise<void> {
       'max-shots': { type: 'string' },
       arch: { type: 'string', default: 'demo' },
       resume: { type: 'boolean', default: false },
+      'restart-schedule': { type: 'boolean', default: false },
+      mix: { type: 'string' },
       quiet: { type: 'boolean', default: false },
     },
     strict: true,
@@ -57,8 +60,18 @@ export async function runTrain(argv: string[]): Promise<void> {
 
   const session = await TrainSession.create({ arch, seed });
   const imageTokens = session.config.imageSeqLength;
-  const stream = new EpisodeStream({ seed, imageTokens, maxShots });
+  // --mix task-inference=1,two-way=2,vqa=1: relative family weights (default uniform)
+  const familyWeights = values.mix
+    ? Object.fromEntries(
+        values.mix.split(',').map((kv) => {
+          const [f, w] = kv.split('=');
+          return [checkFamily(f ?? ''), num('mix', w, 1)];
+        }),
+      )
+    : undefined;
+  const stream = new EpisodeStream({ seed, imageTokens, maxShots, ...(familyWeights ? { familyWeights } : {}) });
   let secondsBefore = 0;
+  let scheduleOrigin = 0;
   if (values.resume) {
     const st = await loadTrainState(stateDir);
     if (st.state.total !== session.params.total) throw new Error(`--resume: ${stateDir} holds ${st.state.total} parameters, this architecture has ${session.params.total}`);
@@ -66,6 +79,7 @@ export async function runTrain(argv: string[]): Promise<void> {
     session.step = st.state.step;
     stream.seek(st.state.streamPosition);
     secondsBefore = st.state.seconds;
+    if (values['restart-schedule']) scheduleOrigin = session.step;
     console.error(`resumed from ${stateDir} at step ${session.step}`);
   }
   console.error(`demo LMM: ${session.params.count} parameters, ${tokens} tokens/step, ${optim.steps} steps${minutes ? ` or ${minutes} min` : ''}, lr ${optim.lr}, seed ${seed}`);
@@ -89,16 +103,18 @@ export async function runTrain(argv: string[]): Promise<void> {
 
   const t0 = Date.now();
   const bar = values.quiet ? null : new cliProgress.SingleBar({ format: 'train [{bar}] {value}/{total} | loss {loss} | q-loss {qloss} | acc {acc} | {rate} s/step | eta {eta_formatted}', stream: process.stderr }, cliProgress.Presets.shades_classic);
-  bar?.start(optim.steps, session.step, { loss: '-', qloss: '-', acc: '-', rate: '-' });
+  bar?.start(scheduleOrigin + optim.steps, session.step, { loss: '-', qloss: '-', acc: '-', rate: '-' });
   let ema: { loss: number; q: number; acc: number } | null = null;
   const deadline = minutes > 0 ? t0 + minutes * 60_000 : Infinity;
   const tStart = t0;
   let stepsThisRun = 0;
-  while (session.step < optim.steps && Date.now() < deadline) {
+  // with --restart-schedule, --steps counts the steps of this run (warm-up and cosine restart)
+  const lastStep = scheduleOrigin + optim.steps;
+  while (session.step < lastStep && Date.now() < deadline) {
     const batch = session.pack(stream.batch(tokens), tokens);
     // the cosine follows the time budget when that runs out first (warm-up stays step-based)
     const timeFraction = minutes > 0 ? (Date.now() - tStart) / (deadline - tStart) : 0;
-    const r = await session.trainStep(batch, optim, timeFraction);
+    const r = await session.trainStep(batch, optim, { timeFraction, scheduleStep: session.step + 1 - scheduleOrigin });
     stepsThisRun++;
     ema = ema ? { loss: 0.95 * ema.loss + 0.05 * r.loss, q: 0.95 * ema.q + 0.05 * r.queryLoss, acc: 0.95 * ema.acc + 0.05 * r.accuracy } : { loss: r.loss, q: r.queryLoss, acc: r.accuracy };
     const rate = ((Date.now() - t0) / 1000 / stepsThisRun).toFixed(2);

@@ -154,6 +154,8 @@ export interface StreamOptions {
   imageTokens: number;
   maxShots: number;
   families?: readonly FamilyName[];
+  /** Relative sampling weight per family (default: uniform over `families`). */
+  familyWeights?: Partial<Record<FamilyName, number>>;
 }
 
 /**
@@ -179,7 +181,13 @@ export class EpisodeStream {
     const r = new Rng(mixSeed(this.opts.seed, 1, this.index));
     this.index++;
     const fams = this.opts.families ?? FAMILIES;
-    const family = r.pick(fams);
+    const weights = fams.map((f) => this.opts.familyWeights?.[f] ?? (this.opts.familyWeights ? 0 : 1));
+    const total = weights.reduce((a, b) => a + b, 0);
+    if (!(total > 0)) throw new Error(`EpisodeStream: family weights ${JSON.stringify(this.opts.familyWeights)} select no family`);
+    let u = r.next() * total;
+    let fi = 0;
+    while (fi < fams.length - 1 && u >= weights[fi]!) u -= weights[fi++]!;
+    const family = fams[fi]!;
     const shots = r.int(0, this.opts.maxShots);
     const ep = TASK_FAMILIES[family].episode(mixSeed(this.opts.seed, 2, this.index), shots);
     return tokeniseEpisode(ep, this.opts.imageTokens);

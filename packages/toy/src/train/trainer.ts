@@ -85,16 +85,20 @@ export class TrainSession {
     return (await out) as Float32Array;
   }
 
-  /** One optimiser step on a packed batch. */
-  async trainStep(batch: PackedBatch, optim: OptimOptions, timeFraction = 0): Promise<StepResult> {
+  /**
+   * One optimiser step on a packed batch. `scheduleStep` (default: the global step) is where the
+   * lr schedule stands, so a resumed run can restart its warm-up and cosine; `timeFraction` see learningRate.
+   */
+  async trainStep(batch: PackedBatch, optim: OptimOptions, sched: { timeFraction?: number; scheduleStep?: number } = {}): Promise<StepResult> {
     this.step++;
+    const lr = learningRate(sched.scheduleStep ?? this.step, optim, sched.timeFraction ?? 0);
     const rec = this.gpu.recorder('train.step');
     const p = this.params;
     await this.ops.fill(rec, p.g, 0);
     const tape = await this.trainer.forward(rec, batch);
     const lossT = await this.trainer.backward(rec, tape);
     await this.ops.sumSquares(rec, p.g, this.sq);
-    const h = { lr: learningRate(this.step, optim, timeFraction), b1: optim.beta1, b2: optim.beta2, eps: optim.eps, clip: optim.clip, step: this.step };
+    const h = { lr, b1: optim.beta1, b2: optim.beta2, eps: optim.eps, clip: optim.clip, step: this.step };
     const bufs = { w: p.w, g: p.g, m: p.m, v: p.v, sq: this.sq };
     await this.ops.adamw(rec, bufs, { off: 0, count: p.decayCount }, { ...h, wd: optim.weightDecay });
     await this.ops.adamw(rec, bufs, { off: p.decayCount, count: p.total - p.decayCount }, { ...h, wd: 0 });
