@@ -113,10 +113,20 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
   log(`demo: coordinator on ${url}; starting ${nWorkers} worker process(es) on ${model} (logs in ${logDir})`);
   const workers = Array.from({ length: nWorkers }, (_, i) => spawnWorker(i, url, model, Number(f.threads), logDir));
   const died = workers.map((w, i) => new Promise<never>((_, reject) => w.once('exit', (code) => reject(new Error(`worker ${i} exited with code ${code} before the job finished; see ${join(logDir, `worker-${i}.log`)}`)))));
+  // A worker that loaded other weights (the model directory changed after the coordinator hashed it,
+  // e.g. while the demo model is being retrained) would leave the job waiting: stop with the reason.
+  const mismatch = new Promise<never>((_, reject) => {
+    coordinator.server.on('peer', (p) => {
+      if (p.capabilities.modelHash !== info.hash) {
+        reject(new Error(`worker '${p.id}' loaded model ${p.capabilities.modelHash.slice(0, 16)}, but the coordinator hashed ${info.hash.slice(0, 16)} from ${model}: did the model files change during start-up? Run again.`));
+      }
+    });
+  });
+  mismatch.catch(() => {});
   const view = new ProgressView(process.stderr);
   const t0 = Date.now();
   try {
-    const result = await Promise.race([coordinator.run({ spec, stateDir, minWorkers: nWorkers, emit: view.onEvent }), ...died]);
+    const result = await Promise.race([coordinator.run({ spec, stateDir, minWorkers: nWorkers, emit: view.onEvent }), mismatch, ...died]);
     view.stop();
     process.stdout.write(`\nMTV on the toy task-inference task (${subTask}): ${nWorkers} worker(s), total ${((Date.now() - t0) / 1000).toFixed(1)} s\n\n`);
     process.stdout.write(`${formatResultTable(result)}\n`);

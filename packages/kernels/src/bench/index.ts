@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { Gpu } from '../gpu.js';
 import { ROW_HEADER, benchMatmul, rowCells } from './matmul.bench.js';
-import { formatTable, printTable } from './table.js';
+import { printTable } from './table.js';
 
 /** Optional benches written elsewhere: each exports `bench<Name>(gpu)` returning table rows or printing its own. */
 type ExternalBench = (gpu: Gpu) => Promise<unknown>;
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   try {
     const r = gpu.report;
     console.log(`adapter: ${r.device || r.vendor} (${r.description}); backend ${r.backend}, ${r.featureLevel}; cpuAdapter ${r.cpuAdapter}; maxBinding ${gpu.maxBinding} B`);
-    const rows = await benchMatmul(gpu, { log: (row) => console.log(formatTable(ROW_HEADER, [rowCells(row)]).split('\n')[2]) });
+    const rows = await benchMatmul(gpu, { log: (row) => console.log(`  ${row.m}x${row.n}x${row.k} ${row.variant} ${row.wDtype}: ${row.gflops.toFixed(2)} GFLOP/s`) });
     printTable('matmul (Y = X·Wᵀ)', ROW_HEADER, rows.map(rowCells));
     const attention = await optionalBench('./attention.bench.js', 'benchAttention');
     if (!attention) console.log('\n(attention bench not present: skipped)');
