@@ -32,7 +32,10 @@ const manifest = join(root, 'package.json');
 const stale = !existsSync(stamp) || statSync(stamp).mtimeMs < Math.max(statSync(manifest).mtimeMs, existsSync(lock) ? statSync(lock).mtimeMs : 0);
 if (stale) {
   log('installing npm dependencies');
-  run('npm', existsSync(lock) && !existsSync(join(root, 'node_modules')) ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund']);
+  // `npm install`, not `npm ci`: npm 11 leaves other platforms' optional binaries (e.g. turbo's
+  // darwin/windows packages) out of a lockfile written on Linux, and `npm ci` then refuses it as out
+  // of sync. `npm install` still installs the locked versions.
+  run('npm', ['install', '--no-audit', '--no-fund']);
 }
 
 // 3. System libraries for Dawn's OpenGL ES backend over Mesa llvmpipe (Linux only).
