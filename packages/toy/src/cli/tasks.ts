@@ -3,6 +3,7 @@
 //   node packages/toy/dist/cli/tasks.js export --family two-way --n 100 --out data/two-way --seed 1 [--format two-way-json] [--size 16]
 //   node packages/toy/dist/cli/tasks.js show --family vqa --seed 3 --shots 4
 import { parseArgs } from 'node:util';
+import { SUB_TASKS, type SubTask } from '../tasks/attributes.js';
 import {
   DATASET_FORMATS, FAMILIES, TASK_FAMILIES, checkFamily, formatEpisode, toyWords, writeDataset, type DatasetFormat, type TaskOptions,
 } from '../tasks/index.js';
@@ -27,7 +28,7 @@ async function main(argv: string[]): Promise<void> {
     allowPositionals: true,
     options: {
       family: { type: 'string' }, n: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, format: { type: 'string' },
-      size: { type: 'string' }, noise: { type: 'string' }, shots: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      size: { type: 'string' }, noise: { type: 'string' }, 'sub-task': { type: 'string' }, shots: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   const cmd = positionals[0];
@@ -39,6 +40,12 @@ async function main(argv: string[]): Promise<void> {
   const family = checkFamily(values.family);
   const opts: TaskOptions = { imageSize: int('size', values.size, 16) };
   if (values.noise !== undefined) opts.noise = Number(values.noise);
+  const sub = values['sub-task'];
+  if (sub !== undefined) {
+    // task inference with one fixed attribute: the dataset an MTV is extracted from
+    if (!(SUB_TASKS as readonly string[]).includes(sub)) throw new Error(`--sub-task must be one of ${SUB_TASKS.join(', ')}, got '${sub}'`);
+    opts.subTask = sub as SubTask;
+  }
   const seed = int('seed', values.seed, 0);
   if (cmd === 'export') {
     if (!values.out) throw new Error(`--out is required\n${USAGE}`);
