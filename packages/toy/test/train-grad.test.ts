@@ -1,4 +1,4 @@
-// The training forward/backward (our WGSL kernels, f32) against the float64 reference forward of
+// The training forward/backward (@mtv/kernels ops, f32) against the float64 reference forward of
 // @mtv/model: the loss must match, and sampled gradient entries must match central finite
 // differences of the reference loss. Tiny architecture, two packed sequences plus padding.
 import { afterAll, describe, expect, it } from 'vitest';

@@ -1,6 +1,6 @@
 export { CLIP_MEAN, CLIP_STD, EpisodeStream, evalEpisodeSeed, imagePatches, packSequences, promptOnly, tokeniseEpisode, type PackedBatch, type StreamOptions, type TokenisedSequence } from './data.js';
-export { TrainOps, type ActKind } from './ops.js';
+export { TrainOps } from './ops.js';
 export { ParamStore, initialValues, paramSpecs, type ParamSpec } from './params.js';
-export { LlavaTrainer, type ForwardTape } from './model.js';
+export { LlavaTrainer, attentionLayout, type ForwardTape, type TargetResults } from './model.js';
 export { DEFAULT_OPTIM, TrainSession, heldOutSet, learningRate, type OptimOptions, type StepResult } from './trainer.js';
 export { demoPreprocessorJson, demoProcessorJson, loadTrainState, saveTrainState, writeDemoCheckpoint, type TrainState } from './checkpoint.js';

@@ -1,12 +1,12 @@
 // The training loop: packed batches from the episode stream, AdamW with linear warmup + cosine
 // decay and global-norm clipping, held-out few-shot accuracy as it goes, periodic checkpoints.
-import { Gpu, type Tensor } from '@mtv/kernels';
+import { Gpu, Tensor, adam, gradNorm, type Recorder } from '@mtv/kernels';
 import type { LlavaConfig } from '@mtv/model';
 import { TASK_FAMILIES } from '../tasks/families/index.js';
 import type { FamilyName } from '../tasks/types.js';
 import { DEMO_ARCH, demoLlavaConfig, type DemoArch } from '../model/config.js';
 import { EpisodeStream, evalEpisodeSeed, packSequences, promptOnly, tokeniseEpisode, type PackedBatch, type TokenisedSequence } from './data.js';
-import { LlavaTrainer } from './model.js';
+import { LlavaTrainer, type TargetResults } from './model.js';
 import { TrainOps } from './ops.js';
 import { ParamStore } from './params.js';
 
@@ -52,13 +52,14 @@ export interface StepResult {
 export class TrainSession {
   readonly ops: TrainOps;
   readonly trainer: LlavaTrainer;
-  readonly sq: Tensor;
   step = 0;
+  /** Host zeros written over the gradients before each step (they accumulate). */
+  private readonly zeroGrads: Float32Array;
 
   constructor(readonly gpu: Gpu, readonly params: ParamStore, readonly config: LlavaConfig, readonly arch: DemoArch) {
     this.ops = new TrainOps(gpu);
     this.trainer = new LlavaTrainer(this.ops, params, config);
-    this.sq = gpu.zeros([4], 'f32', 'gradnorm');
+    this.zeroGrads = new Float32Array(params.total);
   }
 
   static async create(opts: { arch?: DemoArch; seed?: number; gpu?: Gpu } = {}): Promise<TrainSession> {
@@ -76,13 +77,28 @@ export class TrainSession {
   /** Forward + backward only (grads zeroed first); returns the loss rows [R, 2] (loss, correct). */
   async lossAndGrads(batch: PackedBatch): Promise<Float32Array> {
     const rec = this.gpu.recorder('train.grads');
-    await this.ops.fill(rec, this.params.g, 0);
+    this.gpu.write(this.params.g, this.zeroGrads); // queued before this recorder's submit
     const tape = await this.trainer.forward(rec, batch);
-    const loss = await this.trainer.backward(rec, tape);
-    const out = rec.read(loss);
+    const rows = this.readTargets(rec, await this.trainer.backward(rec, tape), batch);
     this.ops.releaseTemps(rec);
     await rec.submit();
-    return (await out) as Float32Array;
+    return await rows;
+  }
+
+  /**
+   * Schedules the reads of the backward's per-target loss and prediction (call before submit);
+   * resolves to [R, 2] rows (loss, 1 if correct) once the recorder has run.
+   */
+  private async readTargets(rec: Recorder, r: TargetResults, batch: PackedBatch): Promise<Float32Array> {
+    const [lossR, predR] = [rec.read(r.loss), rec.read(r.pred)];
+    const loss = (await lossR) as Float32Array;
+    const pred = (await predR) as Int32Array;
+    const rows = new Float32Array(2 * loss.length);
+    for (let i = 0; i < loss.length; i++) {
+      rows[2 * i] = loss[i]!;
+      rows[2 * i + 1] = pred[i] === batch.targetIds[i] ? 1 : 0;
+    }
+    return rows;
   }
 
   /**
@@ -94,19 +110,23 @@ export class TrainSession {
     const lr = learningRate(sched.scheduleStep ?? this.step, optim, sched.timeFraction ?? 0);
     const rec = this.gpu.recorder('train.step');
     const p = this.params;
-    await this.ops.fill(rec, p.g, 0);
+    this.gpu.write(p.g, this.zeroGrads);
     const tape = await this.trainer.forward(rec, batch);
-    const lossT = await this.trainer.backward(rec, tape);
-    await this.ops.sumSquares(rec, p.g, this.sq);
-    const h = { lr, b1: optim.beta1, b2: optim.beta2, eps: optim.eps, clip: optim.clip, step: this.step };
-    const bufs = { w: p.w, g: p.g, m: p.m, v: p.v, sq: this.sq };
-    await this.ops.adamw(rec, bufs, { off: 0, count: p.decayCount }, { ...h, wd: optim.weightDecay });
-    await this.ops.adamw(rec, bufs, { off: p.decayCount, count: p.total - p.decayCount }, { ...h, wd: 0 });
-    const lossR = rec.read(lossT);
-    const sqR = rec.read(this.sq);
+    const targets = await this.trainer.backward(rec, tape);
+    // global-norm clipping (torch clip_grad_norm_) folded into AdamW through gradScale
+    const norm = await gradNorm(rec, [p.g], optim.clip);
+    const view = (t: Tensor, off: number, count: number): Tensor => new Tensor(t.buffer, [count], 'f32', null, t.byteOffset + off * 4);
+    const h = { lr, beta1: optim.beta1, beta2: optim.beta2, eps: optim.eps, step: this.step, gradScale: norm.scale };
+    // matrices (the first decayCount slots) get weight decay; norms, biases and embeddings do not
+    for (const [off, count, wd] of [[0, p.decayCount, optim.weightDecay], [p.decayCount, p.total - p.decayCount, 0]] as const) {
+      if (count > 0) await adam(rec, view(p.w, off, count), view(p.g, off, count), view(p.m, off, count), view(p.v, off, count), { ...h, weightDecay: wd });
+    }
+    const rowsP = this.readTargets(rec, targets, batch);
+    const sqR = rec.read(norm.sumSquares);
+    rec.releaseAfterSubmit(norm.sumSquares, norm.scale);
     this.ops.releaseTemps(rec);
     await rec.submit();
-    const rows = (await lossR) as Float32Array;
+    const rows = await rowsP;
     const sq = (await sqR) as Float32Array;
     let loss = 0;
     let acc = 0;
@@ -121,7 +141,7 @@ export class TrainSession {
       }
     });
     const r = batch.targetInfo.length;
-    return { lr: h.lr, loss: loss / r, queryLoss: ql / Math.max(1, nq), accuracy: acc / r, gradNorm: Math.sqrt(sq[0]!), tokens: batch.n, sequences: batch.sequences.length, targets: r };
+    return { lr, loss: loss / r, queryLoss: ql / Math.max(1, nq), accuracy: acc / r, gradNorm: Math.sqrt(sq[0]!), tokens: batch.n, sequences: batch.sequences.length, targets: r };
   }
 
   /** Greedy answers (argmax over the vocabulary at the query's "Answer:") for prompt-only sequences. */
