@@ -1,14 +1,55 @@
-// WGSL sources live in packages/kernels/wgsl/, one file per op with its variants.
+// WGSL sources live in packages/kernels/wgsl/, one file per op with its variants. Shared helpers
+// live in wgsl/common/ and are pulled in by a line `//#include "common/<name>.wgsl"` (path relative
+// to wgsl/), expanded by wgsl(): recursively, each file at most once per expansion.
 import { readFileSync } from 'node:fs';
+import { KernelError } from './errors.js';
 
-const cache = new Map<string, string>();
+const raw = new Map<string, string>();
+const expanded = new Map<string, string>();
 
-/** The text of wgsl/<file>; works from src/ (tests) and from dist/ (built code). */
-export function wgsl(file: string): string {
-  let code = cache.get(file);
+const INCLUDE = /^[ \t]*\/\/#include[ \t]+"([^"]+)"[ \t]*$/gm;
+
+/**
+ * `file`'s text from `read` with each `//#include "<path>"` line replaced by that file's text,
+ * recursively; a file already expanded once is left out (so diamond includes and cycles are
+ * harmless). A missing include throws a KernelError naming the including file.
+ */
+export function expandIncludes(file: string, read: (file: string) => string): string {
+  const seen = new Set<string>();
+  const expand = (f: string, includedBy: string | undefined): string => {
+    seen.add(f);
+    let text: string;
+    try {
+      text = read(f);
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      const what = includedBy === undefined ? `wgsl/${f} cannot be read` : `wgsl/${includedBy} includes "${f}", which cannot be read`;
+      throw new KernelError('wgsl', `${what} (${why})`);
+    }
+    return text.replace(INCLUDE, (_line, inc: string) => (seen.has(inc) ? `// (${inc} already included)` : expand(inc, f).trimEnd()));
+  };
+  return expand(file, undefined);
+}
+
+function readWgsl(file: string): string {
+  let code = raw.get(file);
   if (code === undefined) {
     code = readFileSync(new URL(`../wgsl/${file}`, import.meta.url), 'utf8');
-    cache.set(file, code);
+    raw.set(file, code);
+  }
+  return code;
+}
+
+/**
+ * The text of wgsl/<file> with its includes expanded; works from src/ (tests) and from dist/
+ * (built code). Each call expands on its own, so two results concatenated by the caller must not
+ * include the same common file.
+ */
+export function wgsl(file: string): string {
+  let code = expanded.get(file);
+  if (code === undefined) {
+    code = expandIncludes(file, readWgsl);
+    expanded.set(file, code);
   }
   return code;
 }

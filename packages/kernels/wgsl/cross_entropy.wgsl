@@ -15,11 +15,10 @@ struct Params { k: u32, n: u32, r0: u32, count: u32, m_rows: u32, first: u32, na
 @group(0) @binding(3) var<storage, read> targets: array<i32>;
 @group(0) @binding(4) var<storage, read_write> loss: array<f32>;
 
-const NEG_MAX: f32 = -0x1.fffffep+127f;
 const BLOCK: u32 = 64u;
 
-var<workgroup> sh_max: array<f32, WG>;
-var<workgroup> sh_sum: array<f32, WG>;
+//#include "common/row_logsumexp.wgsl"
+//#include "common/wg_reduce.wgsl"
 
 fn in_chunk(r: i32) -> bool {
   return r >= i32(p.r0) && r < i32(p.r0 + p.count);
@@ -49,38 +48,9 @@ fn main_row(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     return;
   }
   let base = u32(r - i32(p.r0)) * p.n;
-  var m = NEG_MAX;
-  for (var j = 0u; j < p.n; j++) { m = max(m, x[base + j]); }
-  var s = 0.0;
-  var j = 0u;
-  while (j < p.n) {
-    let end = min(j + BLOCK, p.n);
-    var b = 0.0;
-    for (; j < end; j++) { b += exp(x[base + j] - m); }
-    s += b;
-  }
+  let m = row_max(base, 0u, 1u, p.n);
+  let s = row_sum_exp(base, 0u, 1u, p.n, m);
   finish(k, base, m, s);
-}
-
-// Each reduction has its own array (see the note in layernorm.wgsl).
-fn reduce_max(v: f32, lid: u32) -> f32 {
-  sh_max[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (lid < s) { sh_max[lid] = max(sh_max[lid], sh_max[lid + s]); }
-    workgroupBarrier();
-  }
-  return sh_max[0];
-}
-
-fn reduce_sum(v: f32, lid: u32) -> f32 {
-  sh_sum[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (lid < s) { sh_sum[lid] = sh_sum[lid] + sh_sum[lid + s]; }
-    workgroupBarrier();
-  }
-  return sh_sum[0];
 }
 
 @compute @workgroup_size(WG)
@@ -92,18 +62,8 @@ fn main_wg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
   // no early return on `live` (read from storage, so not uniform): barriers follow
   let len = select(0u, p.n, live);
   let base = select(0u, u32(r - i32(p.r0)) * p.n, live);
-  var m = NEG_MAX;
-  for (var j = lid; j < len; j += WG) { m = max(m, x[base + j]); }
-  m = reduce_max(m, lid);
-  var s = 0.0;
-  var j = lid;
-  while (j < len) {
-    let end = min(j + BLOCK * WG, len);
-    var b = 0.0;
-    for (; j < end; j += WG) { b += exp(x[base + j] - m); }
-    s += b;
-  }
-  s = reduce_sum(s, lid);
+  let m = reduce_max(row_max(base, lid, WG, len), lid);
+  let s = reduce_sum(row_sum_exp(base, lid, WG, len, m), lid);
   if (lid == 0u) {
     if (live) { finish(k, base, m, s); } else { mark_bad_row(k, r); }
   }

@@ -12,7 +12,7 @@ struct Params { rows: u32, h: u32, eps: f32, _a: u32 }
 
 const BLOCK: u32 = 64u;
 
-var<workgroup> sh: array<f32, WG>;
+//#include "common/wg_reduce.wgsl"
 
 fn sum_squares(base: u32, start: u32, stride: u32) -> f32 {
   var s = 0.0;
@@ -42,16 +42,6 @@ fn main_row(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
   let base = r * p.h;
   let ms = sum_squares(base, 0u, 1u) / f32(p.h);
   write_row(base, 0u, 1u, 1.0 / sqrt(ms + p.eps));
-}
-
-fn reduce_sum(v: f32, lid: u32) -> f32 {
-  sh[lid] = v;
-  workgroupBarrier();
-  for (var k = WG / 2u; k > 0u; k = k >> 1u) {
-    if (lid < k) { sh[lid] = sh[lid] + sh[lid + k]; }
-    workgroupBarrier();
-  }
-  return sh[0];  // read once: this kernel has a single reduction (see layernorm.wgsl)
 }
 
 @compute @workgroup_size(WG)

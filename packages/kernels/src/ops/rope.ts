@@ -1,5 +1,5 @@
 // Rotary position embedding (wgsl/rope.wgsl), Hugging Face rotate_half convention, with the
-// angle reduced on the GPU from a host-built float64 frequency table (see the WGSL header).
+// angle reduced on the GPU from a host-built float64 frequency table (wgsl/common/rope_angle.wgsl).
 import { checkDtype, checkRank, checkShape, checkThat } from '../check.js';
 import { fmtShape } from '../errors.js';
 import type { Gpu } from '../gpu.js';
@@ -54,8 +54,8 @@ export function ropeTable(invFreq: ArrayLike<number>): Float32Array {
 
 const tables = new WeakMap<Gpu, Map<string, Tensor>>();
 
-/** The frequency table for (D, theta), built once per device and kept for its lifetime. */
-function cachedTable(gpu: Gpu, d: number, theta: number): Tensor {
+/** The frequency table for (D, theta), built once per device and kept for its lifetime (shared with ropeBackward; do not destroy it). */
+export function cachedRopeTable(gpu: Gpu, d: number, theta: number): Tensor {
   let m = tables.get(gpu);
   if (!m) tables.set(gpu, (m = new Map()));
   const key = `${d}:${theta}`;
@@ -64,17 +64,23 @@ function cachedTable(gpu: Gpu, d: number, theta: number): Tensor {
   return t;
 }
 
+/** Guards shared by rope and ropeBackward: `t` ([B, T, H, D] f32) and positions [pos0, pos0 + T); returns [T, H, D]. */
+export function checkRopeInput(K: string, what: string, t: Tensor, pos0: number): [number, number, number] {
+  checkDtype(K, t, 'f32');
+  checkRank(K, t, 4);
+  const [, T, H, D] = t.shape as [number, number, number, number];
+  checkThat(K, D >= 2 && D % 2 === 0, `head dim ${D} of ${what} ${fmtShape(t.shape)} must be even`);
+  // the head loop counts against llvmpipe's 65535 loop iterations per invocation (rowwise.ts)
+  checkThat(K, H >= 1 && H <= 4096, `${what} ${fmtShape(t.shape)} has ${H} heads; 1 to 4096 are supported`);
+  checkThat(K, Number.isInteger(pos0) && pos0 >= 0 && pos0 + T <= ROPE_MAX_POSITION, `positions [${pos0}, ${pos0 + T}) must be integers in [0, 2^24)`);
+  return [T, H, D];
+}
+
 /** RoPE on x [B, T, H, D] at positions pos0 + t (the same for every b). */
 export async function rope(rec: Recorder, x: Tensor, opts: RopeOptions): Promise<Tensor> {
   const K = 'rope';
-  checkDtype(K, x, 'f32');
-  checkRank(K, x, 4);
-  const [, T, H, D] = x.shape as [number, number, number, number];
-  checkThat(K, D >= 2 && D % 2 === 0, `head dim ${D} of x ${fmtShape(x.shape)} must be even`);
-  // the head loop counts against llvmpipe's 65535 loop iterations per invocation (rowwise.ts)
-  checkThat(K, H >= 1 && H <= 4096, `x ${fmtShape(x.shape)} has ${H} heads; 1 to 4096 are supported`);
   const { pos0 } = opts;
-  checkThat(K, Number.isInteger(pos0) && pos0 >= 0 && pos0 + T <= ROPE_MAX_POSITION, `positions [${pos0}, ${pos0 + T}) must be integers in [0, 2^24)`);
+  const [T, H, D] = checkRopeInput(K, 'x', x, pos0);
   let table: Tensor;
   if (opts.invFreq) {
     checkThat(K, opts.invFreq.length === D / 2, `invFreq has ${opts.invFreq.length} values; head dim ${D} needs ${D / 2}`);
@@ -82,7 +88,7 @@ export async function rope(rec: Recorder, x: Tensor, opts: RopeOptions): Promise
     table = unpooledUpload(rec.gpu, ropeTable(opts.invFreq), 'f32', 'rope table');
   } else {
     checkThat(K, Number.isFinite(opts.theta) && opts.theta > 0, `theta must be a finite number > 0, got ${opts.theta}`);
-    table = cachedTable(rec.gpu, D, opts.theta);
+    table = cachedRopeTable(rec.gpu, D, opts.theta);
   }
   const y = opts.out ?? rec.gpu.empty(x.shape, 'f32', K);
   checkDtype(K, y, 'f32');

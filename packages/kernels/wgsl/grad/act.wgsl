@@ -12,25 +12,7 @@ struct Params { n: u32, _a: u32, _b: u32, _c: u32 }
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
-// erf to about 1.2e-7 absolute (the same approximation as elementwise.wgsl's forward)
-fn erf_approx(v: f32) -> f32 {
-  let av = abs(v);
-  if (av < 0.5) {
-    let t = v * v;
-    return v * (1.1283791671 + t * (-0.3761263890 + t * (0.1128379167 + t * (-0.0268661706 + t * (0.0052239776 + t * -0.0008548327)))));
-  }
-  let t = 1.0 / (1.0 + 0.5 * av);
-  let r = t * exp(-av * av - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
-  return sign(v) * (1.0 - r);
-}
-
-fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
-
-fn tanh_safe(v: f32) -> f32 {
-  let c = clamp(v, -10.0, 10.0);
-  let e = exp(2.0 * c);
-  return (e - 1.0) / (e + 1.0);
-}
+//#include "common/activation.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

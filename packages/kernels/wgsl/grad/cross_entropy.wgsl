@@ -7,12 +7,14 @@ override WG: u32 = 64u;
 
 struct Params { rows: u32, v: u32, inv_norm: f32, _a: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;  // the logits
 @group(0) @binding(2) var<storage, read> targets: array<i32>;
 @group(0) @binding(3) var<storage, read_write> loss: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dlogits: array<f32>;
 
 const BLOCK: u32 = 64u;
+
+//#include "common/row_logsumexp.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -25,18 +27,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     for (var j = 0u; j < p.v; j++) { dlogits[base + j] = 0.0; }
     return;
   }
-  var mx = -3.4e38;
-  for (var j = 0u; j < p.v; j++) { mx = max(mx, logits[base + j]); }
-  var sum = 0.0;
-  for (var j0 = 0u; j0 < p.v; j0 += BLOCK) {
-    var b = 0.0;
-    for (var j = j0; j < min(j0 + BLOCK, p.v); j++) { b += exp(logits[base + j] - mx); }
-    sum += b;
-  }
-  let lse = mx + log(sum);
-  loss[r] = lse - logits[base + u32(t)];
+  let mx = row_max(base, 0u, 1u, p.v);
+  let lse = mx + log(row_sum_exp(base, 0u, 1u, p.v, mx));
+  loss[r] = lse - x[base + u32(t)];
   for (var j = 0u; j < p.v; j++) {
-    var g = exp(logits[base + j] - lse);
+    var g = exp(x[base + j] - lse);
     if (j == u32(t)) { g -= 1.0; }
     dlogits[base + j] = g * p.inv_norm;
   }

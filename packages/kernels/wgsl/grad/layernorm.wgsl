@@ -17,6 +17,8 @@ struct Params { rows: u32, h: u32, eps: f32, _a: u32 }
 
 const BLOCK: u32 = 64u;
 
+//#include "common/layernorm_stats.wgsl"
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let r = gid.x + gid.y * nwg.x * WG;
@@ -24,23 +26,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let base = r * p.h;
   let hf = f32(p.h);
   let c = x[base];
-  var s = 0.0;
-  for (var j0 = 0u; j0 < p.h; j0 += BLOCK) {
-    var b = 0.0;
-    for (var j = j0; j < min(j0 + BLOCK, p.h); j++) { b += x[base + j] - c; }
-    s += b;
-  }
-  let delta = s / hf;
-  var v = 0.0;
-  for (var j0 = 0u; j0 < p.h; j0 += BLOCK) {
-    var b = 0.0;
-    for (var j = j0; j < min(j0 + BLOCK, p.h); j++) {
-      let d = (x[base + j] - c) - delta;
-      b += d * d;
-    }
-    v += b;
-  }
-  let rstd = 1.0 / sqrt(v / hf + p.eps);
+  let delta = sum_dev(base, 0u, 1u, c) / hf;
+  let rstd = 1.0 / sqrt(sum_sq_dev(base, 0u, 1u, c, delta) / hf + p.eps);
   var sg = 0.0;
   var sgx = 0.0;
   for (var j0 = 0u; j0 < p.h; j0 += BLOCK) {

@@ -1,8 +1,8 @@
 // RoPE backward on dy [B, T, H, D] (HF rotate_half convention): a rotation's transpose is the
 // rotation by -a, so with a = (pos0 + t) inv_freq[i], for i < D/2:
 //   dx[i] = dy[i] cos a + dy[i + D/2] sin a,   dx[i + D/2] = dy[i + D/2] cos a - dy[i] sin a
-// The angle is reduced exactly as in wgsl/rope.wgsl (the same host-built table of frequencies in
-// revolutions, split in 12-bit parts), so forward and backward use bit-identical sin/cos.
+// The angle comes from common/rope_angle.wgsl with the same table as wgsl/rope.wgsl, so forward
+// and backward use bit-identical sin/cos.
 override WG: u32 = 256u;
 
 struct Params { n: u32, half: u32, heads: u32, t_len: u32, pos0: u32, _a: u32, _b: u32, _c: u32 }
@@ -11,9 +11,7 @@ struct Params { n: u32, half: u32, heads: u32, t_len: u32, pos0: u32, _a: u32, _
 @group(0) @binding(2) var<storage, read> tab: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
-const TWO_PI: f32 = 6.283185307179586;
-
-fn centred_fract(v: f32) -> f32 { return v - round(v); }
+//#include "common/rope_angle.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -22,16 +20,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = k % p.half;
   let bt = k / p.half;
   let t = bt % p.t_len;
-  let pos = p.pos0 + t;
-  let ph = f32(pos >> 12u);
-  let pl = f32(pos & 4095u);
-  let r = tab[i];
-  var rev = centred_fract(ph * (4096.0 * r.x));
-  rev = centred_fract(rev + centred_fract(ph * (4096.0 * r.y)));
-  rev = centred_fract(rev + centred_fract(pl * r.x));
-  rev = centred_fract(rev + centred_fract(pl * r.y));
-  rev = centred_fract(rev + centred_fract(f32(pos) * r.z));
-  let a = rev * TWO_PI;
+  let a = rope_angle(p.pos0 + t, tab[i]);
   let c = cos(a);
   let s = sin(a);
   for (var h = 0u; h < p.heads; h++) {

@@ -1,4 +1,5 @@
 // float64 references of the LayerNorm and RMSNorm backward (forwards in ../norm.ts).
+import { refLayerNormRowStats, refRmsRowScale } from '../norm.js';
 
 export interface LayerNormGrads {
   dx: Float64Array;
@@ -16,12 +17,7 @@ export function refLayerNormBackward(x: ArrayLike<number>, dy: ArrayLike<number>
   const dbias = new Float64Array(h);
   const xhat = new Float64Array(h);
   for (let base = 0; base < x.length; base += h) {
-    let mean = 0;
-    for (let j = 0; j < h; j++) mean += x[base + j]!;
-    mean /= h;
-    let v = 0;
-    for (let j = 0; j < h; j++) v += (x[base + j]! - mean) ** 2;
-    const rstd = 1 / Math.sqrt(v / h + eps);
+    const { mean, rstd } = refLayerNormRowStats(x, base, h, eps);
     let mg = 0;
     let mgx = 0;
     for (let j = 0; j < h; j++) {
@@ -44,9 +40,7 @@ export function refRmsNormBackward(x: ArrayLike<number>, dy: ArrayLike<number>, 
   const dx = new Float64Array(x.length);
   const dweight = new Float64Array(h);
   for (let base = 0; base < x.length; base += h) {
-    let ss = 0;
-    for (let j = 0; j < h; j++) ss += x[base + j]! ** 2;
-    const r = 1 / Math.sqrt(ss / h + eps);
+    const r = refRmsRowScale(x, base, h, eps);
     let mgx = 0;
     for (let j = 0; j < h; j++) {
       mgx += dy[base + j]! * weight[j]! * x[base + j]!;
