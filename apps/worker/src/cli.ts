@@ -1,6 +1,6 @@
 // The worker command: flags, the thread pool, the connection; exits when the coordinator is done.
-import { Command, CommanderError } from 'commander';
-import { consoleLogger, type Logger } from '@mtv/coordinator';
+import { Command } from 'commander';
+import { commandLogger, parseCommand } from '@mtv/coordinator';
 import { ThreadPool } from './pool.js';
 import { FleetWorker, defaultWorkerId } from './worker.js';
 
@@ -31,16 +31,12 @@ export function workerProgram(): Command {
 
 export async function runWorkerCli(argv: readonly string[]): Promise<number> {
   const program = workerProgram();
-  try {
-    program.parse([...argv], { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) return e.code === 'commander.helpDisplayed' || e.code === 'commander.help' ? 0 : 2;
-    throw e;
-  }
+  const handled = parseCommand(program, argv);
+  if (handled !== null) return handled;
   const f = program.opts<Flags>();
   const threads = Number(f.threads);
   const maxBatch = Number(f.maxBatch);
-  const log: Logger = f.quiet ? { info: () => {}, warn: consoleLogger.warn } : consoleLogger;
+  const log = commandLogger(f.quiet);
   const id = f.id ?? defaultWorkerId();
   log.info(`worker ${id}: loading ${f.model} on ${threads} thread(s)`);
   const { pool, info } = await ThreadPool.start(f.model, threads, { maxBatch });

@@ -11,7 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { FleetCoordinator, ProgressView, formatResultTable, parseJobSpec, readModelInfo, type Logger } from '@mtv/coordinator';
+import { FleetCoordinator, ProgressView, exitWhenDone, formatResultTable, parseJobSpec, readModelInfo, type Logger } from '@mtv/coordinator';
 import { writeTinyCheckpoint } from '@mtv/model';
 import { SUB_TASKS, writeDataset, type SubTask } from '@mtv/toy';
 
@@ -142,11 +142,5 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
-  runDemo(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-      process.stderr.write(`demo: error: ${e instanceof Error ? e.message : String(e)}\n`);
-      process.exit(1);
-    },
-  );
+  exitWhenDone('demo', runDemo(process.argv.slice(2)));
 }

@@ -1,6 +1,6 @@
 // WorkerConnection against real servers on loopback: backoff, reconnect after a coordinator restart,
 // dead-coordinator detection, and wss:// through a TLS-terminating proxy.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type AddressInfo } from 'node:net';
@@ -18,24 +18,12 @@ import {
   resolveBackoff,
   silentLogger,
   WorkerConnection,
-  type Capabilities,
   type WorkerConnectionOptions,
 } from '../src/index.js';
+import { TOKEN, cleanupAfterEach, cpuCapabilities } from './net-fixture.js';
 
-const TOKEN = 'correct-horse-battery-staple-42';
-const capabilities: Capabilities = {
-  adapter: { vendor: 'mesa', architecture: 'llvmpipe', device: '', description: 'llvmpipe', cpu: true },
-  backend: 'opengles',
-  threads: 2,
-  modelHash: 'sha256:feed',
-  maxBatch: 32,
-  kinds: ['rollouts'],
-};
-
-const cleanup: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
+const capabilities = cpuCapabilities(['rollouts']);
+const cleanup = cleanupAfterEach();
 
 async function startServer(port = 0) {
   const server = new CoordinatorServer({ token: TOKEN, port, logger: silentLogger });
@@ -48,6 +36,14 @@ function worker(opts: Partial<WorkerConnectionOptions> & { url: string }) {
   const w = new WorkerConnection({ token: TOKEN, workerId: 'w', capabilities, logger: silentLogger, ...opts });
   cleanup.push(() => w.close());
   return w;
+}
+
+/** A plain ws server on a loopback port (no protocol), closed after the test. */
+async function bareServer(): Promise<WebSocketServer> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  cleanup.push(() => new Promise<void>((r) => { for (const c of wss.clients) c.terminate(); wss.close(() => r()); }));
+  await new Promise((r) => wss.once('listening', r));
+  return wss;
 }
 
 describe('backoff', () => {
@@ -118,9 +114,7 @@ describe('WorkerConnection', () => {
 
   it('drops a coordinator that stops sending heartbeats and reconnects', async () => {
     // A bare ws server that welcomes with a 20 ms heartbeat and then never pings.
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-    cleanup.push(() => new Promise<void>((r) => { for (const c of wss.clients) c.terminate(); wss.close(() => r()); }));
-    await new Promise((r) => wss.once('listening', r));
+    const wss = await bareServer();
     let connections = 0;
     wss.on('connection', (ws) => {
       connections++;
@@ -138,9 +132,7 @@ describe('WorkerConnection', () => {
   });
 
   it('drops a coordinator that sends garbage or oversized frames, then retries', async () => {
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-    cleanup.push(() => new Promise<void>((r) => { for (const c of wss.clients) c.terminate(); wss.close(() => r()); }));
-    await new Promise((r) => wss.once('listening', r));
+    const wss = await bareServer();
     let n = 0;
     wss.on('connection', (ws) => {
       n++;

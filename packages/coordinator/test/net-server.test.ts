@@ -1,6 +1,6 @@
 // CoordinatorServer against real ws clients on loopback: every misbehaving connection is closed alone,
 // with a code and a logged reason, while a well-behaved worker on the same server keeps working.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Packr } from 'msgpackr';
 import { WebSocket } from 'ws';
 import {
@@ -13,33 +13,17 @@ import {
   encodeMessage,
   isLoopbackHost,
   tokenMatches,
-  type Capabilities,
   type CoordinatorServerOptions,
-  type Logger,
   type Message,
 } from '../src/index.js';
+import { capture } from './fleet-fakes.js';
+import { TOKEN, cleanupAfterEach, cpuCapabilities } from './net-fixture.js';
 
-const TOKEN = 'correct-horse-battery-staple-42';
-const capabilities: Capabilities = {
-  adapter: { vendor: 'mesa', architecture: 'llvmpipe', device: '', description: 'llvmpipe', cpu: true },
-  backend: 'opengles',
-  threads: 2,
-  modelHash: 'sha256:feed',
-  maxBatch: 32,
-  kinds: ['extract', 'rollouts', 'eval'],
-};
+const capabilities = cpuCapabilities(['extract', 'rollouts', 'eval']);
 const raw = new Packr({ moreTypes: true, useRecords: false });
 const hello = (workerId: string, token = TOKEN) => ({ type: 'hello', token, workerId, name: workerId, capabilities });
 
-const cleanup: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
-
-function capture(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, info: (m) => lines.push(m), warn: (m) => lines.push(m) };
-}
+const cleanup = cleanupAfterEach();
 
 async function startServer(opts: CoordinatorServerOptions = {}) {
   const log = capture();

@@ -8,3 +8,4 @@ export * from './tokenizer/index.js';
 export * from './image/index.js';
 export * from './prompt/index.js';
 export * from './runtime/index.js';
+export * from './files/index.js';

@@ -1,9 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ImageError, decodeImage } from '../src/image/index.js';
+import { useTempDir } from './temp-dir.js';
 
 const W = 7;
 const H = 5;
@@ -16,12 +16,7 @@ function pattern(w: number, h: number, channels: number): Uint8Array {
 const raw = (data: Uint8Array, w: number, h: number, channels: 1 | 3 | 4) => sharp(data, { raw: { width: w, height: h, channels } });
 
 let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mtv-img-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+useTempDir('mtv-img-', (d) => (dir = d));
 
 describe('decodeImage', () => {
   it('decodes PNG and lossless WebP bit-exactly', async () => {

@@ -1,8 +1,7 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   OPENAI_CLIP_MEAN,
   OPENAI_CLIP_STD,
@@ -18,6 +17,7 @@ import {
   type PreprocessorConfig,
   type RgbImage,
 } from '../src/image/index.js';
+import { useTempDir } from './temp-dir.js';
 
 /** Deterministic pseudo-random image (LCG), every channel different. */
 function randomImage(w: number, h: number, seed = 1): RgbImage {
@@ -254,12 +254,7 @@ describe('batches and decode + preprocess', () => {
 
 describe('preprocessor config', () => {
   let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'mtv-pre-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  useTempDir('mtv-pre-', (d) => (dir = d));
 
   it('loads a llava-1.5 style CLIP config (values as listed in VLM_FORMATS.md 5.1)', async () => {
     await writeFile(

@@ -1,19 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bf16BitsToF32, f16BitsToF32, randomF32, roundToF16, unpackF16 } from '@mtv/kernels';
 import { SafetensorsError, SafetensorsFile, encodeFloats, encodeSafetensors, f32ToBf16Bits, writeSafetensors, type TensorInput } from '../src/index.js';
+import { useTempDir } from './temp-dir.js';
 
 let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mtv-st-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+useTempDir('mtv-st-', (d) => (dir = d));
 
 const f32 = (values: number[], shape: number[]): TensorInput => ({ dtype: 'F32', shape, data: Float32Array.from(values) });
 

@@ -1,9 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TextTokenizer, TokenizerError, buildWordLevelTokenizer, loadTokenizer, writeWordLevelTokenizer, type WordLevelSpec } from '../src/tokenizer/index.js';
+import { useTempDir } from './temp-dir.js';
 
 const WORDS = ['a', 'cat', 'dog', 'is', 'this', 'what', 'animal', '?', 'the', 'photo', 'shows', 'bird', 'user', 'assistant'];
 const SPECIALS = ['<unk>', '<s>', '</s>', '<pad>', '<image>', '<|im_start|>', '<|im_end|>'];
@@ -15,12 +15,7 @@ const make = (spec: Partial<WordLevelSpec> = {}): TextTokenizer => {
 const id = (t: string): number => [...SPECIALS, ...WORDS].indexOf(t);
 
 let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mtv-tok-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+useTempDir('mtv-tok-', (d) => (dir = d));
 
 describe('WordLevel tokenizer', () => {
   it('encodes words and special tokens to their ids', () => {

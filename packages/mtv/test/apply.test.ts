@@ -1,26 +1,20 @@
 // Applying an MTV: generation with the chosen heads patched at the last prompt token and every
 // generated token.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Gpu } from '@mtv/kernels';
-import { LlavaModel } from '@mtv/model';
+import type { Gpu } from '@mtv/kernels';
+import type { LlavaModel } from '@mtv/model';
 import { applyMtv, extract, generateWith, headPatch, prepare, zeroShotPrompt, type TaskVector } from '../src/index.js';
-import { makeFixture, type Fixture } from './e2e-fixture.js';
+import { closeModelFixture, openModelFixture, type Fixture } from './e2e-fixture.js';
 
 let fx: Fixture;
 let gpu: Gpu;
 let model: LlavaModel;
 
 beforeAll(async () => {
-  fx = await makeFixture({ n: 8 });
-  gpu = await Gpu.create();
-  model = await LlavaModel.load(fx.modelDir, { gpu, weightDtype: 'f32' });
+  ({ fx, gpu, model } = await openModelFixture({ n: 8 }));
 });
 
-afterAll(async () => {
-  await model?.close();
-  gpu?.destroy();
-  await fx?.cleanup();
-});
+afterAll(() => closeModelFixture({ fx, gpu, model }));
 
 describe('apply', () => {
   it('patching the heads changes the logits and the generation vs zero-shot', async () => {

@@ -4,7 +4,8 @@
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SafetensorsFile, writeTinyCheckpoint, type TinyFamily } from '@mtv/model';
+import { Gpu } from '@mtv/kernels';
+import { LlavaModel, SafetensorsFile, writeTinyCheckpoint, type TinyFamily } from '@mtv/model';
 import { writeDataset } from '../../toy/src/index.js';
 import { loadDataset, type Dataset } from '../src/index.js';
 
@@ -26,6 +27,35 @@ export async function makeFixture(opts: { family?: TinyFamily; n?: number; seed?
   const qaFile = join(dataDir, 'task-inference.jsonl');
   const qa = await loadDataset({ file: qaFile, format: 'jsonl' });
   return { root, modelDir, qaFile, qa, cleanup: () => rm(root, { recursive: true, force: true }) };
+}
+
+/** A fixture with a device and its checkpoint loaded (f32 weights), as the model-bound tests share it. */
+export interface ModelFixture {
+  fx: Fixture;
+  gpu: Gpu;
+  model: LlavaModel;
+}
+
+type FixtureOptions = Parameters<typeof makeFixture>[0];
+
+/** makeFixture + Gpu.create + LlavaModel.load; frees what it made when a later step fails. */
+export async function openModelFixture(opts: FixtureOptions): Promise<ModelFixture> {
+  const fx = await makeFixture(opts);
+  let gpu: Gpu | undefined;
+  try {
+    gpu = await Gpu.create();
+    return { fx, gpu, model: await LlavaModel.load(fx.modelDir, { gpu, weightDtype: 'f32' }) };
+  } catch (e) {
+    await closeModelFixture({ fx, gpu });
+    throw e;
+  }
+}
+
+/** Frees in reverse order of opening; fields left unset (a failed beforeAll) are skipped. */
+export async function closeModelFixture(m: Partial<ModelFixture>): Promise<void> {
+  await m.model?.close();
+  m.gpu?.destroy();
+  await m.fx?.cleanup();
 }
 
 /** Overwrites one F32 tensor of a single-file checkpoint with `value` in place (e.g. NaN weights). */

@@ -2,26 +2,20 @@
 // the model -> evaluate with the MTV.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { Gpu } from '@mtv/kernels';
-import { LlavaModel } from '@mtv/model';
+import type { Gpu } from '@mtv/kernels';
+import type { LlavaModel } from '@mtv/model';
 import { evaluate, readArtifact, runMtv, taskVector, writeArtifact, extract, sumsArtifact, runRecord, extendArtifact, extendSums } from '../src/index.js';
-import { makeFixture, type Fixture } from './e2e-fixture.js';
+import { closeModelFixture, openModelFixture, type Fixture } from './e2e-fixture.js';
 
 let fx: Fixture;
 let gpu: Gpu;
 let model: LlavaModel;
 
 beforeAll(async () => {
-  fx = await makeFixture({ n: 10 });
-  gpu = await Gpu.create();
-  model = await LlavaModel.load(fx.modelDir, { gpu, weightDtype: 'f32' });
+  ({ fx, gpu, model } = await openModelFixture({ n: 10 }));
 });
 
-afterAll(async () => {
-  await model?.close();
-  gpu?.destroy();
-  await fx?.cleanup();
-});
+afterAll(() => closeModelFixture({ fx, gpu, model }));
 
 describe('MTV end to end', () => {
   it('run -> artifact -> readArtifact -> evaluate', async () => {

@@ -2,14 +2,14 @@
 // per-format scoring, the shot-scaling sweep and the cross-task grid.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { Gpu } from '@mtv/kernels';
-import { LlavaModel } from '@mtv/model';
+import type { Gpu } from '@mtv/kernels';
+import type { LlavaModel } from '@mtv/model';
 import { writeDataset } from '../../toy/src/index.js';
 import {
   EVAL_MODES, crossTask, evaluate, extract, formatSummaryTable, loadDataset, metricFor, scoreGeneration, shotSweep, zeroShotPrompt,
   type Dataset, type EvalRecord, type TaskVector,
 } from '../src/index.js';
-import { makeFixture, type Fixture } from './e2e-fixture.js';
+import { closeModelFixture, openModelFixture, type Fixture } from './e2e-fixture.js';
 
 let fx: Fixture;
 let gpu: Gpu;
@@ -18,21 +18,15 @@ let twoWay: Dataset;
 let vector: TaskVector;
 
 beforeAll(async () => {
-  fx = await makeFixture({ n: 10 });
+  ({ fx, gpu, model } = await openModelFixture({ n: 10 }));
   await writeDataset(join(fx.root, 'tw'), 'two-way', 6, 3, { format: 'jsonl' });
   twoWay = await loadDataset({ file: join(fx.root, 'tw', 'two-way.jsonl'), format: 'jsonl' });
-  gpu = await Gpu.create();
-  model = await LlavaModel.load(fx.modelDir, { gpu, weightDtype: 'f32' });
   const [L, H] = model.headShape;
   const means = (await extract(model, fx.qa, { seed: 0, shots: 2, rounds: 2, shardSize: 2 })).means();
   vector = { means, heads: Uint8Array.from({ length: L * H }, (_, i) => (i % 3 === 0 ? 1 : 0)) };
 });
 
-afterAll(async () => {
-  await model?.close();
-  gpu?.destroy();
-  await fx?.cleanup();
-});
+afterAll(() => closeModelFixture({ fx, gpu, model }));
 
 describe('scoring', () => {
   it('picks the metric from the format and the item', () => {

@@ -3,26 +3,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Gpu } from '@mtv/kernels';
+import type { Gpu } from '@mtv/kernels';
 import { LlavaModel } from '@mtv/model';
 import { ActivationSums, extract, extractShard, extendSums, mergeShards, shardPlan, type Dataset } from '../src/index.js';
-import { makeFixture, poisonTensor, type Fixture } from './e2e-fixture.js';
+import { closeModelFixture, openModelFixture, poisonTensor, type Fixture } from './e2e-fixture.js';
 
 let fx: Fixture;
 let gpu: Gpu;
 let model: LlavaModel;
 
 beforeAll(async () => {
-  fx = await makeFixture({ n: 12 });
-  gpu = await Gpu.create();
-  model = await LlavaModel.load(fx.modelDir, { gpu, weightDtype: 'f32' });
+  ({ fx, gpu, model } = await openModelFixture({ n: 12 }));
 });
 
-afterAll(async () => {
-  await model?.close();
-  gpu?.destroy();
-  await fx?.cleanup();
-});
+afterAll(() => closeModelFixture({ fx, gpu, model }));
 
 /** Bit-for-bit equality of two sums (Object.is distinguishes -0 and compares NaN). */
 function expectSameBits(a: ActivationSums, b: ActivationSums): void {

@@ -1,13 +1,13 @@
 // The locator's rollouts: prefix-shared batched CE (model.prefixBatch) against the naive per-mask
 // recompute with a host log-softmax (the reference), and locate() end to end for a few steps.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Gpu } from '@mtv/kernels';
-import { LlavaModel } from '@mtv/model';
+import type { Gpu } from '@mtv/kernels';
+import type { LlavaModel } from '@mtv/model';
 import {
   Prng, crossEntropyHost, extract, firstAnswerToken, locate, locatorSets, prepare, rolloutEvaluator, zeroShotPrompt,
   type Example, type LocatorEvent,
 } from '../src/index.js';
-import { makeFixture, type Fixture } from './e2e-fixture.js';
+import { closeModelFixture, openModelFixture, type Fixture } from './e2e-fixture.js';
 
 let fx: Fixture;
 let gpu: Gpu;
@@ -15,17 +15,11 @@ let model: LlavaModel;
 let means: Float32Array;
 
 beforeAll(async () => {
-  fx = await makeFixture({ n: 12 });
-  gpu = await Gpu.create();
-  model = await LlavaModel.load(fx.modelDir, { gpu, weightDtype: 'f32' });
+  ({ fx, gpu, model } = await openModelFixture({ n: 12 }));
   means = (await extract(model, fx.qa, { seed: 1, shots: 2, rounds: 3, shardSize: 2 })).means();
 });
 
-afterAll(async () => {
-  await model?.close();
-  gpu?.destroy();
-  await fx?.cleanup();
-});
+afterAll(() => closeModelFixture({ fx, gpu, model }));
 
 function randomMasks(n: number, seed: number): Uint8Array[] {
   const [L, H] = model.headShape;

@@ -18,6 +18,7 @@ import { parseJobSpec, type JobSpec } from '../jobs/index.js';
 import { silentLogger } from '../net/logger.js';
 import { WorkerConnection } from '../net/index.js';
 import { readModelInfo } from '../fleet/index.js';
+import { exitWhenDone } from '../cli/exit-when-done.js';
 import { writeBenchDataset } from './data.js';
 
 // llvmpipe reads this when a device is created: the in-process baseline runs on one thread too.
@@ -158,10 +159,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    process.stderr.write(`bench: error: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(1);
-  },
-);
+exitWhenDone('bench', main().then(() => 0));

@@ -1,10 +1,11 @@
 // The coordinator command: flags, serving, the job, the closing table. Returns an exit code.
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { FleetCoordinator } from '../fleet/index.js';
 import type { PipelineResult } from '../jobs/index.js';
-import { consoleLogger, type Logger } from '../net/logger.js';
+import { commandLogger } from '../net/logger.js';
+import { parseCommand } from './parse-command.js';
 import { ProgressView } from './progress.js';
 import { addSpecOptions, specFromFlags, type SpecFlags } from './spec-options.js';
 import { formatResultTable } from './table.js';
@@ -55,15 +56,11 @@ export function resultJson(r: PipelineResult): Record<string, unknown> {
 
 export async function runCoordinatorCli(argv: readonly string[]): Promise<number> {
   const program = coordinatorProgram();
-  try {
-    program.parse([...argv], { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) return e.code === 'commander.helpDisplayed' || e.code === 'commander.help' ? 0 : 2;
-    throw e;
-  }
+  const handled = parseCommand(program, argv);
+  if (handled !== null) return handled;
   const f = program.opts<ServeFlags>();
   const token = f.token ?? process.env.MTV_TOKEN;
-  const logger: Logger = f.quiet ? { info: () => {}, warn: consoleLogger.warn } : consoleLogger;
+  const logger = commandLogger(f.quiet);
   const provisionalId = f.jobId ?? 'job';
   const stateDir = resolve(f.state ?? `.mtv-fleet/${provisionalId}`);
   const spec = await specFromFlags(f, stateDir);

@@ -1,6 +1,6 @@
 // Command-line flags -> a JobSpec (or a JSON spec file). Defaults are small enough for a CPU demo;
 // the paper's settings are --rounds 100 --shots 4..16 --steps 600 --samples 32.
-import { readFile } from 'node:fs/promises';
+import { readJsonFile } from '@mtv/model';
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { EVAL_PHASE_MODES, parseJobSpec, type JobSpec } from '../jobs/index.js';
@@ -91,12 +91,7 @@ function parseGeometry(v: string): Geometry {
 /** The spec a command line describes. `stateDir` provides the default artifact path. */
 export async function specFromFlags(f: SpecFlags, stateDir: string): Promise<JobSpec> {
   if (f.job) {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(await readFile(f.job, 'utf8'));
-    } catch (e) {
-      throw new Error(`--job ${f.job}: ${(e as Error).message}`);
-    }
+    const raw = await readJsonFile(f.job, (why) => new Error(`--job ${f.job}: ${why}`));
     return parseJobSpec(raw, `--job ${f.job}`);
   }
   if (!f.data) throw new Error('give --data <file> (or --job <spec.json>)');

@@ -10,3 +10,6 @@ export const consoleLogger: Logger = {
 };
 
 export const silentLogger: Logger = { info: () => {}, warn: () => {} };
+
+/** The console logger of a command: with `quiet`, warnings only. */
+export const commandLogger = (quiet: boolean): Logger => (quiet ? { info: () => {}, warn: consoleLogger.warn } : consoleLogger);

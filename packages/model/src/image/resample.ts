@@ -88,22 +88,33 @@ const clip8 = (acc: number): number => {
   return v < 0 ? 0 : v > 255 ? 255 : v;
 };
 
-function horizontal(src: Uint8Array, w: number, h: number, outW: number, c: Coefficients): Uint8Array {
-  const out = new Uint8Array(outW * h * 3);
-  for (let y = 0; y < h; y++) {
-    const row = y * w * 3;
-    for (let xx = 0; xx < outW; xx++) {
+/** Byte strides of one pass: `line` and `tap` step the source across and along the resampled axis, `outLine` and `outPixel` the output. */
+interface PassStrides {
+  line: number;
+  tap: number;
+  outLine: number;
+  outPixel: number;
+}
+
+/**
+ * One separable pass over RGB bytes (Pillow's ImagingResampleHorizontal/Vertical, which differ only in
+ * the strides): output pixel j of each of `lines` lines is the fixed-point tap sum over source pixels
+ * first[j] .. first[j] + count[j] - 1 of that line, rounded and clipped to uint8.
+ */
+function resamplePass(src: Uint8Array, out: Uint8Array, lines: number, outSize: number, c: Coefficients, s: PassStrides): Uint8Array {
+  for (let l = 0; l < lines; l++) {
+    for (let j = 0; j < outSize; j++) {
       let r = ONE / 2, g = ONE / 2, b = ONE / 2;
-      const base = xx * c.ksize;
-      const x0 = c.first[xx];
-      for (let x = 0; x < c.count[xx]; x++) {
-        const k = c.taps[base + x];
-        const p = row + (x0 + x) * 3;
+      const base = j * c.ksize;
+      const p0 = l * s.line + c.first[j] * s.tap;
+      for (let t = 0; t < c.count[j]; t++) {
+        const k = c.taps[base + t];
+        const p = p0 + t * s.tap;
         r += src[p] * k;
         g += src[p + 1] * k;
         b += src[p + 2] * k;
       }
-      const o = (y * outW + xx) * 3;
+      const o = l * s.outLine + j * s.outPixel;
       out[o] = clip8(r);
       out[o + 1] = clip8(g);
       out[o + 2] = clip8(b);
@@ -112,28 +123,11 @@ function horizontal(src: Uint8Array, w: number, h: number, outW: number, c: Coef
   return out;
 }
 
-function vertical(src: Uint8Array, w: number, outH: number, c: Coefficients): Uint8Array {
-  const out = new Uint8Array(w * outH * 3);
-  for (let yy = 0; yy < outH; yy++) {
-    const base = yy * c.ksize;
-    const y0 = c.first[yy];
-    for (let x = 0; x < w; x++) {
-      let r = ONE / 2, g = ONE / 2, b = ONE / 2;
-      for (let y = 0; y < c.count[yy]; y++) {
-        const k = c.taps[base + y];
-        const p = ((y0 + y) * w + x) * 3;
-        r += src[p] * k;
-        g += src[p + 1] * k;
-        b += src[p + 2] * k;
-      }
-      const o = (yy * w + x) * 3;
-      out[o] = clip8(r);
-      out[o + 1] = clip8(g);
-      out[o + 2] = clip8(b);
-    }
-  }
-  return out;
-}
+const horizontal = (src: Uint8Array, w: number, h: number, outW: number, c: Coefficients): Uint8Array =>
+  resamplePass(src, new Uint8Array(outW * h * 3), h, outW, c, { line: w * 3, tap: 3, outLine: outW * 3, outPixel: 3 });
+
+const vertical = (src: Uint8Array, w: number, outH: number, c: Coefficients): Uint8Array =>
+  resamplePass(src, new Uint8Array(w * outH * 3), w, outH, c, { line: 3, tap: w * 3, outLine: 3, outPixel: w * 3 });
 
 /**
  * Resizes like `PIL.Image.resize((width, height), resample=filter)` on an RGB image. A pass whose size does

@@ -6,6 +6,7 @@ import { access, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parseLlavaConfig } from '../config/parse.js';
 import { ConfigError, isObject } from '../config/fields.js';
+import { readJsonFile } from '../files/read-json.js';
 import type { LlavaConfig } from '../config/types.js';
 import { SafetensorsFile } from '../safetensors/reader.js';
 import { isFloatDType, type SafetensorsDType } from '../safetensors/dtype.js';
@@ -175,12 +176,7 @@ async function listShards(dir: string): Promise<string[]> {
 }
 
 async function readWeightMap(indexPath: string): Promise<Record<string, string>> {
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(indexPath, 'utf8'));
-  } catch (e) {
-    throw new CheckpointError(indexPath, null, `cannot read as JSON: ${(e as Error).message}`);
-  }
+  const json = await readJsonFile(indexPath, (why) => new CheckpointError(indexPath, null, `cannot read as JSON: ${why}`));
   const map = isObject(json) ? json['weight_map'] : undefined;
   if (!isObject(map)) throw new CheckpointError(indexPath, null, 'has no weight_map object');
   for (const [k, v] of Object.entries(map)) if (typeof v !== 'string') throw new CheckpointError(indexPath, k, `weight_map value is not a file name: ${JSON.stringify(v)}`);

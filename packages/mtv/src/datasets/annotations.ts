@@ -1,17 +1,12 @@
 // The official VQA annotation JSON (VQA v2 / OK-VQA: {"annotations": [...]}, or a bare list as in
 // converted VizWiz files): question_id -> annotator answers, question type, answer type.
-import { readFile } from 'node:fs/promises';
+import { readJsonFile } from '@mtv/model';
 import type { AnswerRecord } from '../metrics/vqa.js';
 import type { VqaAnnotation } from '../metrics/vqa-score.js';
 import { DatasetError } from './types.js';
 
 export async function loadVqaAnnotations(file: string): Promise<Map<string, VqaAnnotation>> {
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(file, 'utf8'));
-  } catch (e) {
-    throw new DatasetError(file, `cannot read annotation JSON: ${(e as Error).message}`);
-  }
+  const json = await readJsonFile(file, (why) => new DatasetError(file, `cannot read annotation JSON: ${why}`));
   return parseVqaAnnotations(file, json);
 }
 

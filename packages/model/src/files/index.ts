@@ -1,0 +1,1 @@
+export { readJsonFile } from './read-json.js';
