@@ -21,7 +21,15 @@ const num = (flag: string, v: string | undefined, dflt: number): number => {
   return n;
 };
 
+export const TRAIN_USAGE = `usage: train [--out packages/toy/demo-model] [--state DIR] [--steps 1800] [--minutes 38]
+  [--tokens 2048] [--lr 2e-3] [--warmup 100] [--seed 0] [--eval-every 100] [--ckpt-every 100] [--eval-n 48]
+  [--resume [--restart-schedule]] [--arch demo|tiny] [--mix task-inference=1,two-way=2,vqa=1] [--max-shots 8] [--quiet]`;
+
 export async function runTrain(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(TRAIN_USAGE);
+    return;
+  }
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -143,8 +151,10 @@ if (isMain) {
   runTrain(process.argv.slice(2)).then(
     () => process.exit(0),
     (e: Error) => {
-      console.error(e.stack ?? e.message);
-      process.exit(1);
+      // bad flags are usage errors: one line and the usage, no stack
+      const usage = (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') || e.message.startsWith('--');
+      console.error(usage ? `train: ${e.message}\n${TRAIN_USAGE}` : (e.stack ?? e.message));
+      process.exit(usage ? 2 : 1);
     },
   );
 }
