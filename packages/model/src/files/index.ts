@@ -1,1 +1,2 @@
 export { readJsonFile } from './read-json.js';
+export { isMainModule } from './main-module.js';

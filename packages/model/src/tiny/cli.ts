@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // node packages/model/dist/tiny/cli.js --out DIR --family clip-llama|siglip-qwen2
 //   [--naming legacy|new] [--shards N] [--dtype F32|F16|BF16] [--seed S]
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { isMainModule } from '../files/main-module.js';
 import { parseArgs } from 'node:util';
 import { writeTinyCheckpoint, type TinyDType, type TinyNaming } from './generate.js';
 import { TINY_FAMILIES, type TinyFamily } from './presets.js';
@@ -45,13 +44,7 @@ export async function runTinyCli(argv: string[]): Promise<string[]> {
   return result.files;
 }
 
-const isMain = ((): boolean => {
-  try {
-    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
-  } catch {
-    return false;
-  }
-})();
+const isMain = isMainModule(import.meta.url);
 if (isMain) {
   runTinyCli(process.argv.slice(2)).then(
     (files) => console.log(`wrote ${files.length} files: ${files.join(', ')}`),

@@ -4,9 +4,8 @@
 //   node packages/toy/dist/cli/eval.js [--model packages/toy/demo-model] [--n 100] [--seed 1]
 //     [--shots 0,1,2,4,8] [--families task-inference,two-way,vqa] [--engine runtime|train]
 //     [--weights f16|f32] [--json out.json]
-import { realpathSync } from 'node:fs';
+import { isMainModule } from '@mtv/model';
 import { writeFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LlavaModel } from '@mtv/model';
 import { iclCurve, formatIclTable, type Predictor } from '../eval/icl.js';
@@ -69,13 +68,7 @@ export async function runEval(argv: string[]): Promise<string> {
   }
 }
 
-const isMain = ((): boolean => {
-  try {
-    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
-  } catch {
-    return false;
-  }
-})();
+const isMain = isMainModule(import.meta.url);
 if (isMain) {
   runEval(process.argv.slice(2)).then(
     (out) => {

@@ -4,8 +4,7 @@
 //     [--steps 1800] [--minutes 38] [--tokens 2048] [--lr 2e-3] [--warmup 100] [--seed 0]
 //     [--eval-every 100] [--ckpt-every 100] [--eval-n 48] [--resume [--restart-schedule]] [--arch demo|tiny]
 //     [--mix task-inference=1,two-way=2,vqa=1] [--max-shots 8]
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { isMainModule } from '@mtv/model';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { DEMO_ARCH, TINY_TRAIN_ARCH } from '../model/config.js';
@@ -140,13 +139,7 @@ export async function runTrain(argv: string[]): Promise<void> {
   session.gpu.destroy();
 }
 
-const isMain = ((): boolean => {
-  try {
-    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
-  } catch {
-    return false;
-  }
-})();
+const isMain = isMainModule(import.meta.url);
 if (isMain) {
   runTrain(process.argv.slice(2)).then(
     () => process.exit(0),
