@@ -101,8 +101,8 @@ describe('LLaVA config defaults', () => {
 
 describe('LLaVA config errors name config.json and the field', () => {
   it('unsupported rope scaling types', () => {
-    expect(errorOf({ text_config: { rope_scaling: { rope_type: 'llama3', factor: 8 } } })).toMatch(/config\.json: text_config\.rope_scaling\.rope_type: rope type "llama3" is not implemented/);
-    expect(errorOf({ text_config: { rope_parameters: { rope_type: 'yarn', rope_theta: 1e4 } } })).toMatch(/text_config\.rope_parameters\.rope_type: rope type "yarn" is not implemented/);
+    expect(errorOf({ text_config: { rope_scaling: { rope_type: 'llama3', factor: 8 } } })).toMatch(/config\.json: text_config\.rope_scaling\.rope_type: rope type "llama3" is not supported/);
+    expect(errorOf({ text_config: { rope_parameters: { rope_type: 'yarn', rope_theta: 1e4 } } })).toMatch(/text_config\.rope_parameters\.rope_type: rope type "yarn" is not supported/);
     expect(errorOf({ text_config: { rope_scaling: { type: 'linear' } } })).toMatch(/text_config\.rope_scaling\.factor: linear rope scaling needs a positive factor/);
   });
 
@@ -124,7 +124,7 @@ describe('LLaVA config errors name config.json and the field', () => {
     expect(errorOf({ ...clone(LLAVA_15), projector_hidden_act: 'relu' })).toMatch(/projector_hidden_act: unsupported value "relu"/);
     const s = clone(INTERLEAVE);
     s.text_config.use_sliding_window = true;
-    expect(errorOf(s)).toMatch(/text_config\.use_sliding_window: sliding-window attention is not implemented/);
+    expect(errorOf(s)).toMatch(/text_config\.use_sliding_window: sliding-window attention is not supported/);
     expect(errorOf({ text_config: { hidden_size: 'big' } })).toMatch(/text_config\.hidden_size: expected an integer >= 1, got "big"/);
   });
 });

@@ -70,7 +70,7 @@ function parseRope(f: Fields): RopeConfig {
   if (!src) return { theta, type: 'default', factor: 1 };
   const typeKey = src.has('rope_type') ? 'rope_type' : 'type';
   const raw = src.str(typeKey, 'default');
-  if (raw !== 'default' && raw !== 'linear') src.fail(typeKey, `rope type ${JSON.stringify(raw)} is not implemented (supported: default, linear)`);
+  if (raw !== 'default' && raw !== 'linear') src.fail(typeKey, `rope type ${JSON.stringify(raw)} is not supported (supported: default, linear)`);
   const type = raw as RopeConfig['type'];
   const factor = type === 'linear' && src.has('factor') ? src.num('factor', 1) : type === 'linear' ? NaN : 1;
   if (!(factor > 0)) src.fail('factor', `linear rope scaling needs a positive factor, got ${JSON.stringify(src.obj['factor'])}`);
@@ -88,7 +88,7 @@ function parseText(f: Fields): TextConfig & { tie: boolean } {
   if (!f.has('head_dim') && hiddenSize % numHeads !== 0) f.fail('num_attention_heads', `hidden_size ${hiddenSize} is not divisible by ${numHeads} heads and no head_dim is given`);
   const headDim = f.has('head_dim') ? f.positive('head_dim', 0) : hiddenSize / numHeads;
   if (headDim % 2 !== 0) f.fail('head_dim', `head_dim ${headDim} must be even for rotary embeddings`);
-  if (modelType === 'qwen2' && f.bool('use_sliding_window', false)) f.fail('use_sliding_window', 'sliding-window attention is not implemented');
+  if (modelType === 'qwen2' && f.bool('use_sliding_window', false)) f.fail('use_sliding_window', 'sliding-window attention is not supported');
   const attentionBias = modelType === 'llama' && f.bool('attention_bias', false);
   return {
     modelType,
