@@ -50,7 +50,9 @@ export async function decoderPass(rec: Recorder, w: ModelWeights, pass: DecoderP
   const Hkv = tc.numKvHeads;
   const L = tc.numLayers;
   const pos0 = P + start;
-  const ropeOpts = { pos0, theta: tc.rope.theta, invFreq: invFreqOf(tc.rope, D) };
+  // Default RoPE uses the kernel's per-device cached frequency table; only scaled variants pass
+  // their own frequencies.
+  const ropeOpts = tc.rope.type === 'default' ? { pos0, theta: tc.rope.theta } : { pos0, theta: tc.rope.theta, invFreq: invFreqOf(tc.rope, D) };
   let x = pass.x;
   for (let l = 0; l < L; l++) {
     const W = w.text.layers[l]!;
