@@ -2,6 +2,7 @@
 // Device self-check: which adapter and backend we got, the limits the kernels rely on, and a
 // short correctness + speed check of the core kernels. `npm run selfcheck` runs it.
 import { Gpu } from '../gpu.js';
+import { timeIt } from '../bench/table.js';
 import { matmul } from '../ops/matmul.js';
 import { refMatmul } from '../reference/matmul.js';
 import { compareClose, randomF32 } from '../testing.js';
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
   const x = randomF32(M * K, 1);
   const w = randomF32(N * K, 2);
   const b = randomF32(N, 3);
-  let rec = gpu.recorder('selfcheck');
+  const rec = gpu.recorder('selfcheck');
   const y = rec.read(await matmul(rec, gpu.upload(x, [M, K]), gpu.upload(w, [N, K]), { bias: gpu.upload(b, [N]) }));
   await rec.submit();
   const check = compareClose(await y, refMatmul(x, w, b, M, N, K), 1e-4, 1e-4);
@@ -36,15 +37,7 @@ async function main(): Promise<void> {
   const xs = gpu.upload(randomF32(S * S, 4), [S, S]);
   const ws = gpu.upload(randomF32(S * S, 5), [S, S]);
   const out = gpu.empty([S, S]);
-  rec = gpu.recorder('warmup');
-  await matmul(rec, xs, ws, { out });
-  await rec.submit();
-  const iters = 8;
-  rec = gpu.recorder('bench');
-  for (let i = 0; i < iters; i++) await matmul(rec, xs, ws, { out });
-  const t1 = performance.now();
-  await rec.submit();
-  const ms = (performance.now() - t1) / iters;
+  const ms = await timeIt(gpu, async (rec) => void (await matmul(rec, xs, ws, { out })), { warmup: 1, iters: 3, perSubmit: 4 });
   console.log(`speed     matmul ${S}^3 f32: ${((2 * S ** 3) / ms / 1e6).toFixed(1)} GFLOP/s (${ms.toFixed(2)} ms); full table: npm run bench -w @mtv/kernels`);
   gpu.destroy();
   console.log(`self-check ${check.ok ? 'passed' : 'FAILED'} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
