@@ -28,6 +28,8 @@ export class Gpu implements TensorOwner {
   private readonly free = new Map<number, GPUBuffer[]>();
   private readonly sizes = new WeakMap<GPUBuffer, number>();
   private readonly pipelines = new Map<string, Promise<PipelineEntry>>();
+  /** Uniform pages of finished recorders, reused so a decode step does not create buffers. */
+  private readonly uniformPages: GPUBuffer[] = [];
   private lostInfo: GPUDeviceLostInfo | null = null;
   private destroyed = false;
   /** Validation / OOM errors raised by the device since the last check (drained by Recorder.submit). */
@@ -103,6 +105,19 @@ export class Gpu implements TensorOwner {
     list.push(buffer);
   }
 
+  /** A uniform buffer of `bytes` for a recorder's params blocks (from the page pool when possible). */
+  takeUniformPage(bytes: number): GPUBuffer {
+    return this.uniformPages.pop() ?? this.device.createBuffer({ size: bytes, usage: 0x40 /* UNIFORM */ | 0x08 /* COPY_DST */, label: 'uniforms' });
+  }
+
+  /** Pages whose recorder has completed; kept for reuse (a few, the rest destroyed). */
+  returnUniformPages(pages: GPUBuffer[]): void {
+    for (const b of pages) {
+      if (this.uniformPages.length < 16 && !this.destroyed) this.uniformPages.push(b);
+      else b.destroy();
+    }
+  }
+
   /** Destroys every pooled buffer not in use. */
   trimPool(): void {
     for (const [size, list] of this.free) {
@@ -112,6 +127,8 @@ export class Gpu implements TensorOwner {
       }
     }
     this.free.clear();
+    for (const b of this.uniformPages) b.destroy();
+    this.uniformPages.length = 0;
   }
 
   /** An uninitialised tensor from the pool (contents are whatever the last user left). */

@@ -50,8 +50,7 @@ export class Recorder {
     if (n > PAGE_BYTES) throw new KernelError('recorder', `uniform block of ${n} bytes is too large`);
     let page = this.pages[this.pages.length - 1];
     if (!page || page.used + n > PAGE_BYTES) {
-      const buffer = this.gpu.device.createBuffer({ size: PAGE_BYTES, usage: 0x40 /* UNIFORM */ | 0x08 /* COPY_DST */, label: 'uniforms' });
-      page = { buffer, data: new Uint8Array(PAGE_BYTES), used: 0 };
+      page = { buffer: this.gpu.takeUniformPage(PAGE_BYTES), data: new Uint8Array(PAGE_BYTES), used: 0 };
       this.pages.push(page);
     }
     const offset = page.used;
@@ -205,7 +204,8 @@ export class Recorder {
       if (!(e instanceof DeviceLostError) && !(e instanceof KernelError)) throw err;
       throw e;
     } finally {
-      for (const p of this.pages) p.buffer.destroy();
+      // submit() has waited for the GPU (or failed), so the pages can serve the next recorder
+      this.gpu.returnUniformPages(this.pages.map((p) => p.buffer));
       for (const t of this.deferred) t.release();
     }
   }
