@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Trains the demo LMM from scratch on the synthetic task suite and writes it as a HF LLaVA directory.
-//   node packages/toy/dist/cli/train.js [--out packages/toy/demo-model] [--state .train-state]
-//     [--steps 1800] [--minutes 38] [--tokens 2048] [--lr 2e-3] [--warmup 100] [--seed 0]
-//     [--eval-every 100] [--ckpt-every 100] [--eval-n 48] [--resume [--restart-schedule]] [--arch demo|tiny]
-//     [--mix task-inference=1,two-way=2,vqa=1] [--max-shots 8]
+//   node packages/toy/dist/cli/train.js [--out packages/toy/demo-model] [--state <out>.state]
+//     [--steps 6000] [--minutes 55] [--tokens 2048] [--lr 2e-3] [--warmup 100] [--seed 0]
+//     [--eval-every 200] [--ckpt-every 100] [--eval-n 64] [--resume [--restart-schedule]] [--arch demo|tiny]
+//     [--mix task-inference=1,two-way=2,vqa=1] [--shots two-way=1-3] [--max-shots 8]
+// Without --mix/--shots the run follows DEMO_PLAN (src/train/plan.ts), a three-phase curriculum.
 import { isMainModule } from '@mtv/model';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
@@ -11,7 +12,8 @@ import { DEMO_ARCH, TINY_TRAIN_ARCH } from '../model/config.js';
 import { loadTrainState, saveTrainState, writeDemoCheckpoint } from '../train/checkpoint.js';
 import { EpisodeStream } from '../train/data.js';
 import { DEFAULT_OPTIM, TrainSession, heldOutSet, type OptimOptions } from '../train/trainer.js';
-import { FAMILIES, checkFamily } from '../tasks/types.js';
+import { FAMILIES } from '../tasks/types.js';
+import { DEMO_PLAN, phaseAt, singlePhasePlan, type TrainPhase } from '../train/plan.js';
 
 const num = (flag: string, v: string | undefined, dflt: number): number => {
   if (v === undefined) return dflt;
@@ -20,9 +22,10 @@ const num = (flag: string, v: string | undefined, dflt: number): number => {
   return n;
 };
 
-export const TRAIN_USAGE = `usage: train [--out packages/toy/demo-model] [--state DIR] [--steps 1800] [--minutes 38]
-  [--tokens 2048] [--lr 2e-3] [--warmup 100] [--seed 0] [--eval-every 100] [--ckpt-every 100] [--eval-n 48]
-  [--resume [--restart-schedule]] [--arch demo|tiny] [--mix task-inference=1,two-way=2,vqa=1] [--max-shots 8] [--quiet]`;
+export const TRAIN_USAGE = `usage: train [--out packages/toy/demo-model] [--state <out>.state] [--steps 6000] [--minutes 55]
+  [--tokens 2048] [--lr 2e-3] [--warmup 100] [--seed 0] [--eval-every 200] [--ckpt-every 100] [--eval-n 64]
+  [--resume [--restart-schedule]] [--arch demo|tiny] [--mix task-inference=1,two-way=2,vqa=1] [--shots two-way=1-3] [--max-shots 8] [--quiet]
+  Without --mix or --shots the run follows the demo curriculum (base, match, all; see the README).`;
 
 export async function runTrain(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -48,6 +51,7 @@ export async function runTrain(argv: string[]): Promise<void> {
       resume: { type: 'boolean', default: false },
       'restart-schedule': { type: 'boolean', default: false },
       mix: { type: 'string' },
+      shots: { type: 'string' },
       quiet: { type: 'boolean', default: false },
     },
     strict: true,
@@ -58,25 +62,19 @@ export async function runTrain(argv: string[]): Promise<void> {
   const stateDir = values.state ?? `${out.replace(/\/$/, '')}.state`;
   const seed = num('seed', values.seed, 0);
   const tokens = num('tokens', values.tokens, 2048);
-  const optim: OptimOptions = { ...DEFAULT_OPTIM, steps: num('steps', values.steps, 1800), lr: num('lr', values.lr, DEFAULT_OPTIM.lr), warmup: num('warmup', values.warmup, DEFAULT_OPTIM.warmup) };
-  const minutes = num('minutes', values.minutes, 0);
-  const evalEvery = num('eval-every', values['eval-every'], 100);
+  const optim: OptimOptions = { ...DEFAULT_OPTIM, steps: num('steps', values.steps, 6000), lr: num('lr', values.lr, DEFAULT_OPTIM.lr), warmup: num('warmup', values.warmup, 100) };
+  const minutes = num('minutes', values.minutes, 55);
+  const evalEvery = num('eval-every', values['eval-every'], 200);
   const ckptEvery = num('ckpt-every', values['ckpt-every'], 100);
-  const evalN = num('eval-n', values['eval-n'], 48);
+  const evalN = num('eval-n', values['eval-n'], 64);
   const maxShots = num('max-shots', values['max-shots'], 8);
 
   const session = await TrainSession.create({ arch, seed });
   const imageTokens = session.config.imageSeqLength;
-  // --mix task-inference=1,two-way=2,vqa=1: relative family weights (default uniform)
-  const familyWeights = values.mix
-    ? Object.fromEntries(
-        values.mix.split(',').map((kv) => {
-          const [f, w] = kv.split('=');
-          return [checkFamily(f ?? ''), num('mix', w, 1)];
-        }),
-      )
-    : undefined;
-  const stream = new EpisodeStream({ seed, imageTokens, maxShots, ...(familyWeights ? { familyWeights } : {}) });
+  // --mix task-inference=1,two-way=2,vqa=1 (relative family weights) and --shots two-way=1-3 give a
+  // one-phase plan; otherwise the demo curriculum
+  const plan = values.mix || values.shots ? singlePhasePlan(values.mix, values.shots) : DEMO_PLAN;
+  const stream = new EpisodeStream({ seed, imageTokens, maxShots });
   let secondsBefore = 0;
   let scheduleOrigin = 0;
   if (values.resume) {
@@ -91,7 +89,7 @@ export async function runTrain(argv: string[]): Promise<void> {
   }
   console.error(`demo LMM: ${session.params.count} parameters, ${tokens} tokens/step, ${optim.steps} steps${minutes ? ` or ${minutes} min` : ''}, lr ${optim.lr}, seed ${seed}`);
 
-  const evalSets = FAMILIES.flatMap((f) => [0, 4].map((k) => ({ f, k, ...heldOutSet(seed + 1, f, k, evalN, imageTokens) })));
+  const evalSets = FAMILIES.flatMap((f) => [0, 2, 4].map((k) => ({ f, k, ...heldOutSet(seed + 1, f, k, evalN, imageTokens) })));
   const evaluate = async (): Promise<string> => {
     const parts: string[] = [];
     for (const s of evalSets) {
@@ -109,23 +107,33 @@ export async function runTrain(argv: string[]): Promise<void> {
   };
 
   const t0 = Date.now();
-  const bar = values.quiet ? null : new cliProgress.SingleBar({ format: 'train [{bar}] {value}/{total} | loss {loss} | q-loss {qloss} | acc {acc} | {rate} s/step | eta {eta_formatted}', stream: process.stderr }, cliProgress.Presets.shades_classic);
-  bar?.start(scheduleOrigin + optim.steps, session.step, { loss: '-', qloss: '-', acc: '-', rate: '-' });
+  const bar = values.quiet ? null : new cliProgress.SingleBar({ format: 'train [{bar}] {value}/{total} | {phase} | loss {loss} | q-loss {qloss} | acc {acc} | {rate} s/step | {elapsed}', stream: process.stderr }, cliProgress.Presets.shades_classic);
+  bar?.start(scheduleOrigin + optim.steps, session.step, { phase: '-', loss: '-', qloss: '-', acc: '-', rate: '-', elapsed: '-' });
   let ema: { loss: number; q: number; acc: number } | null = null;
   const deadline = minutes > 0 ? t0 + minutes * 60_000 : Infinity;
   const tStart = t0;
   let stepsThisRun = 0;
   // with --restart-schedule, --steps counts the steps of this run (warm-up and cosine restart)
   const lastStep = scheduleOrigin + optim.steps;
+  let phase: TrainPhase | null = null;
   while (session.step < lastStep && Date.now() < deadline) {
-    const batch = session.pack(stream.batch(tokens), tokens);
-    // the cosine follows the time budget when that runs out first (warm-up stays step-based)
+    // the cosine and the plan's phases follow the time budget when that runs out first (warm-up stays step-based)
     const timeFraction = minutes > 0 ? (Date.now() - tStart) / (deadline - tStart) : 0;
+    const progress = Math.max(timeFraction, (session.step - scheduleOrigin) / optim.steps);
+    const next = phaseAt(plan, progress);
+    if (next !== phase) {
+      phase = next;
+      stream.setMix(phase.mix);
+      if (plan.length > 1) console.log(`phase ${phase.name} from step ${session.step + 1}: ${JSON.stringify(phase.mix)}`);
+    }
+    const batch = session.pack(stream.batch(tokens), tokens);
     const r = await session.trainStep(batch, optim, { timeFraction, scheduleStep: session.step + 1 - scheduleOrigin });
     stepsThisRun++;
     ema = ema ? { loss: 0.95 * ema.loss + 0.05 * r.loss, q: 0.95 * ema.q + 0.05 * r.queryLoss, acc: 0.95 * ema.acc + 0.05 * r.accuracy } : { loss: r.loss, q: r.queryLoss, acc: r.accuracy };
     const rate = ((Date.now() - t0) / 1000 / stepsThisRun).toFixed(2);
-    bar?.update(session.step, { loss: ema.loss.toFixed(3), qloss: ema.q.toFixed(3), acc: ema.acc.toFixed(3), rate });
+    // with a time budget the run usually ends on time before the step count: show both
+    const elapsed = `${((Date.now() - t0) / 60000).toFixed(1)}${minutes > 0 ? `/${minutes}` : ''} min`;
+    bar?.update(session.step, { phase: phase?.name ?? '-', loss: ema.loss.toFixed(3), qloss: ema.q.toFixed(3), acc: ema.acc.toFixed(3), rate, elapsed });
     if (!Number.isFinite(r.loss)) throw new Error(`step ${session.step}: loss is ${r.loss} (grad norm ${r.gradNorm})`);
     const line = `step ${session.step} loss ${r.loss.toFixed(4)} ema ${ema.loss.toFixed(4)} q-loss ${ema.q.toFixed(4)} acc ${ema.acc.toFixed(3)} |g| ${r.gradNorm.toFixed(3)} lr ${r.lr.toExponential(2)} seqs ${r.sequences} t ${((Date.now() - t0) / 1000).toFixed(0)}s`;
     if (session.step % 20 === 0 || session.step === 1) console.log(line);

@@ -156,7 +156,12 @@ export interface StreamOptions {
   families?: readonly FamilyName[];
   /** Relative sampling weight per family (default: uniform over `families`). */
   familyWeights?: Partial<Record<FamilyName, number>>;
+  /** Per-family shot range [min, max] (inclusive), overriding 0..maxShots for that family. */
+  shotRanges?: Partial<Record<FamilyName, readonly [number, number]>>;
 }
+
+/** The part of the stream's options a training phase may change (see TrainPlan). */
+export type StreamMix = Pick<StreamOptions, 'familyWeights' | 'shotRanges'>;
 
 /**
  * The endless training stream: sequence i is an episode of a random family with 0..maxShots shots,
@@ -165,7 +170,15 @@ export interface StreamOptions {
 export class EpisodeStream {
   private index = 0;
   private carry: TokenisedSequence | null = null;
-  constructor(readonly opts: StreamOptions) {}
+  private opts: StreamOptions;
+  constructor(opts: StreamOptions) {
+    this.opts = opts;
+  }
+
+  /** Changes the family mix and shot ranges from the next sequence on (a new training phase). */
+  setMix(mix: StreamMix): void {
+    this.opts = { ...this.opts, familyWeights: mix.familyWeights, shotRanges: mix.shotRanges };
+  }
 
   get position(): number {
     return this.index;
@@ -188,7 +201,8 @@ export class EpisodeStream {
     let fi = 0;
     while (fi < fams.length - 1 && u >= weights[fi]!) u -= weights[fi++]!;
     const family = fams[fi]!;
-    const shots = r.int(0, this.opts.maxShots);
+    const [lo, hi] = this.opts.shotRanges?.[family] ?? [0, this.opts.maxShots];
+    const shots = r.int(lo, hi);
     const ep = TASK_FAMILIES[family].episode(mixSeed(this.opts.seed, 2, this.index), shots);
     return tokeniseEpisode(ep, this.opts.imageTokens);
   }

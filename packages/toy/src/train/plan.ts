@@ -1,0 +1,66 @@
+// Training plans: the run is cut into phases by progress (the fraction of the step or time budget
+// done), and each phase sets the stream's family mix and shot ranges. The default plan is a
+// curriculum: the two-way family needs an image-matching circuit (letter token gathers its image,
+// the query matches it) that does not emerge from a uniform 0..8-shot mix in our budget, while
+// short two-way episodes (one or two shots, so the gathered image is nearly pure) make it emerge.
+import { checkFamily, type FamilyName } from '../tasks/types.js';
+import type { StreamMix } from './data.js';
+
+export interface TrainPhase {
+  name: string;
+  /** Progress (0..1] at which this phase ends; the last phase should end at 1. */
+  until: number;
+  mix: StreamMix;
+}
+
+export type TrainPlan = readonly TrainPhase[];
+
+/**
+ * The demo model's curriculum: base skills on a uniform 0..8-shot mix; then two-way weighted with
+ * one or two shots (task inference and VQA kept in, so they are not forgotten), where the matching
+ * circuit emerges; then two-way at one to four shots, so it carries over to longer prompts.
+ */
+export const DEMO_PLAN: TrainPlan = [
+  { name: 'base', until: 0.2, mix: {} },
+  { name: 'match', until: 0.65, mix: { familyWeights: { 'task-inference': 1, 'two-way': 4, vqa: 1 }, shotRanges: { 'two-way': [1, 2] } } },
+  { name: 'extend', until: 1, mix: { familyWeights: { 'task-inference': 1, 'two-way': 3, vqa: 1 }, shotRanges: { 'two-way': [1, 4] } } },
+];
+
+/** The phase in effect at `progress` (0..1). */
+export function phaseAt(plan: TrainPlan, progress: number): TrainPhase {
+  if (plan.length === 0) throw new Error('phaseAt: the plan has no phases');
+  return plan.find((p) => progress < p.until) ?? plan[plan.length - 1]!;
+}
+
+const parsePairs = (flag: string, spec: string): [FamilyName, string][] =>
+  spec.split(',').map((kv) => {
+    const [f, v] = kv.split('=');
+    if (v === undefined || v === '') throw new Error(`--${flag}: expected family=value pairs, got ${JSON.stringify(kv)}`);
+    return [checkFamily(f ?? ''), v];
+  });
+
+/** `--mix task-inference=1,two-way=2` and `--shots two-way=1-3` as a one-phase plan. */
+export function singlePhasePlan(mix: string | undefined, shots: string | undefined): TrainPlan {
+  const out: StreamMix = {};
+  if (mix) {
+    out.familyWeights = Object.fromEntries(
+      parsePairs('mix', mix).map(([f, w]) => {
+        const n = Number(w);
+        if (!Number.isFinite(n) || n < 0) throw new Error(`--mix: weight of ${f} must be a non-negative number, got ${JSON.stringify(w)}`);
+        return [f, n];
+      }),
+    );
+  }
+  if (shots) {
+    out.shotRanges = Object.fromEntries(
+      parsePairs('shots', shots).map(([f, r]) => {
+        const m = /^(\d+)-(\d+)$/.exec(r);
+        const lo = Number(m?.[1]);
+        const hi = Number(m?.[2]);
+        if (!m || lo > hi) throw new Error(`--shots: range of ${f} must look like 1-3, got ${JSON.stringify(r)}`);
+        return [f, [lo, hi] as const];
+      }),
+    );
+  }
+  return [{ name: 'single', until: 1, mix: out }];
+}
