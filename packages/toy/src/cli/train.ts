@@ -25,7 +25,7 @@ const num = (flag: string, v: string | undefined, dflt: number): number => {
 export const TRAIN_USAGE = `usage: train [--out packages/toy/demo-model] [--state <out>.state] [--steps 6000] [--minutes 55]
   [--tokens 2048] [--lr 2e-3] [--warmup 100] [--seed 0] [--eval-every 200] [--ckpt-every 100] [--eval-n 64]
   [--resume [--restart-schedule]] [--arch demo|tiny] [--mix task-inference=1,two-way=2,vqa=1] [--shots two-way=1-3] [--max-shots 8] [--quiet]
-  Without --mix or --shots the run follows the demo curriculum (base, match, all; see the README).`;
+  Without --mix or --shots the run follows the demo curriculum (base, match, extend; see the README).`;
 
 export async function runTrain(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
