@@ -6,7 +6,12 @@
 //
 // The angle is reduced modulo 2pi exactly enough for any position below 2^24 with the host-built
 // table tab[i] of frequencies in revolutions, split in 12-bit parts (common/rope_angle.wgsl).
+//
+// SIN_SIGN = -1 gives the backward (ropeBackward): a rotation's transpose is the rotation by -a, so
+// dx[i] = dy[i] cos a + dy[i + D/2] sin a, dx[i + D/2] = dy[i + D/2] cos a - dy[i] sin a, with the
+// same bit-identical sin/cos as the forward.
 override WG: u32 = 256u;
+override SIN_SIGN: f32 = 1.0;
 
 struct Params { n: u32, half: u32, heads: u32, t_len: u32, pos0: u32, _a: u32, _b: u32, _c: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
@@ -25,7 +30,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let t = bt % p.t_len;
   let a = rope_angle(p.pos0 + t, tab[i]);
   let c = cos(a);
-  let s = sin(a);
+  let s = SIN_SIGN * sin(a);
   for (var h = 0u; h < p.heads; h++) {
     let base = (bt * p.heads + h) * 2u * p.half;
     let x1 = x[base + i];

@@ -1,5 +1,5 @@
 // The RoPE angle a = pos * inv_freq, reduced modulo 2pi exactly enough for any pos below 2^24
-// (rope.wgsl forward, grad/rope.wgsl backward: both get bit-identical sin/cos from it).
+// (rope.wgsl, forward and, with SIN_SIGN = -1, backward: both get bit-identical sin/cos from it).
 // r = tab[i] = (r1, r2, r3, 0): the frequency in revolutions inv_freq / 2pi split by the host as
 // r1 + r2 + r3, r1 and r2 with 12 significant bits each. With pos = ph * 4096 + pl (12 bits each),
 // ph * (4096 r1), ph * (4096 r2), pl * r1, pl * r2 are exact in f32 (12 x 12 bits), so their

@@ -1,4 +1,4 @@
-// RoPE backward (wgsl/grad/rope.wgsl): rotate dy by -angle.
+// RoPE backward: rotate dy by -angle, i.e. wgsl/rope.wgsl with SIN_SIGN = -1.
 import { checkThat } from '../../check.js';
 import { grid1d, type Recorder } from '../../recorder.js';
 import type { Tensor } from '../../tensor.js';
@@ -22,7 +22,7 @@ export async function ropeBackward(rec: Recorder, dy: Tensor, opts: RopeBackward
   checkThat(K, Number.isFinite(theta) && theta > 0, `theta must be a finite number > 0, got ${theta}`);
   const dx = rec.gpu.empty(dy.shape, 'f32', K);
   const n = (dy.size / (H * D)) * (D / 2);
-  const pipe = await rec.gpu.pipeline(K, wgsl('grad/rope.wgsl'), { WG });
+  const pipe = await rec.gpu.pipeline(K, wgsl('rope.wgsl'), { WG, SIN_SIGN: -1 });
   rec.dispatch(pipe, params([n, D / 2, H, T, pos0, 0, 0, 0]), [dy, cachedRopeTable(rec.gpu, D, theta), dx], grid1d(n, WG));
   return dx;
 }
