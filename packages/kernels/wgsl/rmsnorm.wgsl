@@ -14,20 +14,8 @@ const BLOCK: u32 = 64u;
 
 //#include "common/wg_reduce.wgsl"
 
-fn sum_squares(base: u32, start: u32, stride: u32) -> f32 {
-  var s = 0.0;
-  var j = start;
-  while (j < p.h) {
-    let end = min(j + BLOCK * stride, p.h);
-    var b = 0.0;
-    for (; j < end; j += stride) {
-      let v = x[base + j];
-      b += v * v;
-    }
-    s += b;
-  }
-  return s;
-}
+// sum of x^2: the LayerNorm deviation sum around c = delta = 0 (x - 0 - 0 is x exactly)
+//#include "common/layernorm_stats.wgsl"
 
 fn write_row(base: u32, start: u32, stride: u32, scale: f32) {
   for (var j = start; j < p.h; j += stride) {
@@ -40,7 +28,7 @@ fn main_row(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
   let r = gid.x + gid.y * nwg.x * WG;
   if (r >= p.rows) { return; }
   let base = r * p.h;
-  let ms = sum_squares(base, 0u, 1u) / f32(p.h);
+  let ms = sum_sq_dev(base, 0u, 1u, 0.0, 0.0) / f32(p.h);
   write_row(base, 0u, 1u, 1.0 / sqrt(ms + p.eps));
 }
 
@@ -49,6 +37,6 @@ fn main_wg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
   let r = wid.x + wid.y * nwg.x;
   if (r >= p.rows) { return; }
   let base = r * p.h;
-  let ms = reduce_sum(sum_squares(base, lid, WG), lid) / f32(p.h);
+  let ms = reduce_sum(sum_sq_dev(base, lid, WG, 0.0, 0.0), lid) / f32(p.h);
   write_row(base, lid, WG, 1.0 / sqrt(ms + p.eps));
 }

@@ -1,5 +1,6 @@
 // LayerNorm row statistics around a pivot c = x[row, 0] (layernorm.wgsl forward and
-// grad/layernorm.wgsl backward, so both get bit-identical mean and rstd). Sums run over
+// grad/layernorm.wgsl backward, so both get bit-identical mean and rstd; rmsnorm.wgsl takes its
+// sum of squares from sum_sq_dev with c = delta = 0). Sums run over
 // j = start, start + stride, ... < p.h of the row at x[base], blocked, BLOCK terms per partial.
 // Uses the includer's `x: array<f32>` binding, `p.h` and `BLOCK`.
 
