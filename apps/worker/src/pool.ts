@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { proxy, wrap, type Remote } from 'comlink';
 import nodeEndpoint, { type NodeEndpoint } from 'comlink/dist/esm/node-adapter.mjs';
 import type { Shard } from '@mtv/coordinator';
+import { prepareGpuEnvironment } from '@mtv/kernels';
 import type { ProgressFn, RunOutcome, RunnerInfo, RunnerOptions } from './runner.js';
 import type { ThreadApi } from './thread.js';
 
@@ -29,6 +30,9 @@ export class ThreadPool {
   /** Starts `threads` threads and loads the model in each; resolves with the first thread's info. */
   static async start(modelDir: string, threads: number, opts: RunnerOptions = {}): Promise<{ pool: ThreadPool; info: RunnerInfo }> {
     if (!Number.isInteger(threads) || threads < 1) throw new Error(`ThreadPool: threads must be a positive integer, got ${threads}`);
+    // Native code (Mesa EGL) reads the real process environment, which a thread cannot change: set
+    // EGL_PLATFORM here, on the main thread, before any thread asks Dawn for an adapter.
+    prepareGpuEnvironment();
     const pool = new ThreadPool();
     const script = new URL('./thread.js', import.meta.url);
     const infos: RunnerInfo[] = [];

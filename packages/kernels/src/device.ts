@@ -1,5 +1,6 @@
 // Device acquisition: the platform GPU backend at core feature level first; otherwise Dawn's
 // OpenGL ES backend over Mesa llvmpipe in compatibility mode (DESIGN.md section 4).
+import { isMainThread } from 'node:worker_threads';
 import { create, globals } from 'webgpu';
 
 export type BackendChoice = 'vulkan' | 'metal' | 'd3d12' | 'opengles' | 'opengl' | 'null';
@@ -50,6 +51,24 @@ export interface AcquiredDevice {
   /** Releases the device and the Dawn instance so the process can exit. */
   destroy(): void;
 }
+
+/**
+ * Makes headless EGL (Dawn's OpenGL ES backend over Mesa) work from a plain shell: sets
+ * `EGL_PLATFORM=surfaceless` in the real process environment when it is unset on Linux. Only the main
+ * thread can do this: a worker thread's `process.env` is a private copy that native `getenv` (Mesa)
+ * never sees. So every main-thread entry point calls it before it spawns threads that open devices;
+ * importing this module on the main thread calls it too. Returns whether the variable is in effect.
+ */
+let eglSetHere = false;
+export function prepareGpuEnvironment(): boolean {
+  if (process.platform !== 'linux') return false;
+  if (process.env.EGL_PLATFORM) return true;
+  if (!isMainThread) return false;
+  process.env.EGL_PLATFORM = 'surfaceless'; // headless EGL: no X or Wayland display needed
+  eglSetHere = true;
+  return true;
+}
+prepareGpuEnvironment();
 
 let globalsInstalled = false;
 function installGlobals(): void {
@@ -107,9 +126,7 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<Acquired
   }
   const tried: string[] = [];
   for (const attempt of attemptsFor(choice)) {
-    if ((attempt.backend === 'opengles' || attempt.backend === 'opengl') && process.platform === 'linux' && !process.env.EGL_PLATFORM) {
-      process.env.EGL_PLATFORM = 'surfaceless'; // headless EGL: no X or Wayland display needed
-    }
+    if (attempt.backend === 'opengles' || attempt.backend === 'opengl') prepareGpuEnvironment();
     const flags = [...(attempt.backend === 'default' ? [] : [`backend=${attempt.backend}`]), ...(opts.dawnFlags ?? [])];
     let gpu: GPU | undefined = create(flags);
     let adapter: GPUAdapter | null = null;
@@ -165,7 +182,10 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<Acquired
       'To fix:',
       '  - on a GPU host, install the Vulkan loader and driver (Debian: apt-get install libvulkan1 mesa-vulkan-drivers, or the vendor driver);',
       '  - on a CPU-only host, install Mesa EGL/GLES: apt-get install libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri,',
-      '    then MTV_GPU_BACKEND=opengles (EGL_PLATFORM=surfaceless is set automatically);',
+      ...(process.platform === 'linux' && !process.env.EGL_PLATFORM && !isMainThread
+        ? ['    and start the process with EGL_PLATFORM=surfaceless in its environment (this device was requested in a worker thread,',
+           '    whose copy of the environment native code never sees; call prepareGpuEnvironment() on the main thread before spawning it);']
+        : [`    which the auto choice falls back to (EGL_PLATFORM=${process.env.EGL_PLATFORM ?? '<unset>'}${eglSetHere ? ', set by this process' : ''}; headless hosts need surfaceless);`]),
       '  - MTV_GPU_BACKEND=<vulkan|metal|d3d12|opengles|opengl> forces one backend.',
     ].join('\n'),
   );

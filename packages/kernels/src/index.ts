@@ -1,4 +1,4 @@
-export { acquireDevice, type AcquireOptions, type AcquiredDevice, type AdapterReport, type BackendChoice, type DeviceLimits } from './device.js';
+export { acquireDevice, prepareGpuEnvironment, type AcquireOptions, type AcquiredDevice, type AdapterReport, type BackendChoice, type DeviceLimits } from './device.js';
 export { DeviceLostError, KernelError, fmtShape } from './errors.js';
 export { Gpu, type HostArray, type PipelineEntry } from './gpu.js';
 export { Recorder, grid1d } from './recorder.js';
