@@ -1,4 +1,4 @@
-export { LlavaModel, type ForwardResult, type GenerateOptions, type GenerateResult, type HeadPatch, type ImageInput, type LoadOptions, type PreparedPrompt, type PromptInput } from './model.js';
+export { LlavaModel, NonFiniteError, type ForwardResult, type GenerateOptions, type GenerateResult, type HeadPatch, type ImageInput, type LoadOptions, type PreparedPrompt, type PromptInput } from './model.js';
 export { KvCache } from './kv-cache.js';
 export { uploadWeights, type ModelWeights, type WeightDtype } from './weights.js';
 export { im2col, imageFeatures } from './vision.js';

@@ -157,6 +157,11 @@ export class LlavaModel {
   private headsTensor(values: Float32Array): Tensor {
     const [L, Hq, D] = this.headShape;
     if (values.length !== L * Hq * D) throw new Error(`patch values have ${values.length} elements; this model needs [${L}, ${Hq}, ${D}] = ${L * Hq * D}`);
+    const bad = firstNonFiniteOf(values, values.length);
+    if (bad >= 0) {
+      const l = Math.floor(bad / (Hq * D));
+      throw new NonFiniteError(`patch values: element ${bad} (layer ${l}, head ${Math.floor(bad / D) % Hq}) is ${values[bad]}; patch values must be finite`, l);
+    }
     return this.gpu.upload(values, [L, Hq, D], 'f32', { label: 'patch values' });
   }
 
@@ -267,8 +272,13 @@ export class LlavaModel {
       for (let step = 0; step < maxNew; step++) {
         const next = temp(rec, await argmax(rec, logits.reshape([V, 1]).rows(0, nTok).reshape([1, nTok])));
         const read = rec.read(next);
+        const readLogits = rec.read(logits);
         await rec.submit();
         const id = (await read)[0]!;
+        // A NaN or Inf logit makes every later token meaningless (the argmax of garbage): stop, and
+        // find the layer it came from.
+        const bad = firstNonFiniteOf((await readLogits) as Float32Array, nTok);
+        if (bad >= 0) throw await this.nonFiniteLogits(p, out, opts.patch, step, bad);
         if (stop.has(id)) {
           finish = 'stop';
           break;
@@ -287,6 +297,39 @@ export class LlavaModel {
     }
   }
 
+  /**
+   * The error for non-finite logits at generation step `step`: reruns the sequence so far with the head
+   * tap and names the first layer whose attention-head outputs at the last token are not finite (the
+   * residual stream entering that layer, or its attention, went non-finite), else says it arose after
+   * the last layer's attention.
+   */
+  private async nonFiniteLogits(p: PreparedPrompt, generated: readonly number[], patch: HeadPatch | undefined, step: number, index: number): Promise<NonFiniteError> {
+    const what = `generation step ${step}: logit ${index} (and maybe others) is not finite`;
+    let layer: number | null = null;
+    let where = 'the layer could not be determined';
+    try {
+      const ids = new Int32Array(p.ids.length + generated.length);
+      ids.set(p.ids);
+      ids.set(generated, p.ids.length);
+      const { tap } = await this.forward({ ids, imagePositions: p.imagePositions, pixels: p.pixels }, { tap: true, ...(patch ? { patch } : {}) });
+      const [L, Hq, D] = this.headShape;
+      for (let l = 0; l < L && layer === null; l++) {
+        for (let i = l * Hq * D; i < (l + 1) * Hq * D; i++) {
+          if (!Number.isFinite(tap![i]!)) {
+            layer = l;
+            break;
+          }
+        }
+      }
+      where = layer === null
+        ? `every layer's attention heads are finite at the last token: it arose after layer ${L - 1}'s attention (its MLP, the final norm or the LM head)`
+        : `first at layer ${layer}'s attention heads (its input from layer ${layer === 0 ? 'embeddings' : layer - 1} or its attention overflowed)`;
+    } catch (e) {
+      where = `the layer could not be determined (${(e as Error).message})`;
+    }
+    return new NonFiniteError(`${this.dir}: ${what}; ${where}`, layer);
+  }
+
   /** Bytes of weights on the device. */
   get deviceBytes(): number {
     return this.weights.deviceBytes;
@@ -299,3 +342,16 @@ export class LlavaModel {
 }
 
 const optPatch = (p: PassPatch | undefined): { patch?: PassPatch } => (p ? { patch: p } : {});
+
+/** Non-finite activations or logits; `layer` is the first decoder layer found non-finite, when known. */
+export class NonFiniteError extends Error {
+  constructor(message: string, readonly layer: number | null) {
+    super(message);
+    this.name = 'NonFiniteError';
+  }
+}
+
+function firstNonFiniteOf(logits: Float32Array, n: number): number {
+  for (let i = 0; i < n; i++) if (!Number.isFinite(logits[i]!)) return i;
+  return -1;
+}

@@ -10,6 +10,7 @@ import { readJsonFile } from '../files/read-json.js';
 import type { LlavaConfig } from '../config/types.js';
 import { SafetensorsFile } from '../safetensors/reader.js';
 import { isFloatDType, type SafetensorsDType } from '../safetensors/dtype.js';
+import { firstNonFinite, firstNonFiniteF16Packed } from '../safetensors/convert.js';
 import { expectedTensors } from './expected.js';
 import { LM_HEAD, TEXT_PREFIX, canonicalName, isIgnoredName, legacyName } from './names.js';
 
@@ -82,20 +83,44 @@ export class Checkpoint {
     return { file: s.file.path, diskName: s.diskName };
   }
 
-  readF32(name: string): Promise<Float32Array> {
+  /** The tensor as f32; a NaN or ±Inf element is a CheckpointError naming the tensor (checked once, as it is read). */
+  async readF32(name: string): Promise<Float32Array> {
     const s = this.get(name);
-    return s.file.readF32(s.diskName);
+    const a = await s.file.readF32(s.diskName);
+    const i = firstNonFinite(a);
+    this.checkFinite(s, i, () => String(a[i]), false);
+    return a;
   }
 
-  readF64(name: string): Promise<Float64Array> {
+  async readF64(name: string): Promise<Float64Array> {
     const s = this.get(name);
-    return s.file.readF64(s.diskName);
+    const a = await s.file.readF64(s.diskName);
+    const i = firstNonFinite(a);
+    this.checkFinite(s, i, () => String(a[i]), false);
+    return a;
   }
 
-  /** IEEE halves packed two per u32 (F16 bits pass through; F32/BF16 round to nearest even). */
-  readF16Packed(name: string): Promise<Uint32Array> {
+  /** IEEE halves packed two per u32 (F16 bits pass through; F32/BF16 round to nearest even); non-finite halves are refused. */
+  async readF16Packed(name: string): Promise<Uint32Array> {
     const s = this.get(name);
-    return s.file.readF16Packed(s.diskName);
+    const words = await s.file.readF16Packed(s.diskName);
+    const n = s.file.info(s.diskName).shape.reduce((x, y) => x * y, 1);
+    const i = firstNonFiniteF16Packed(words, n);
+    this.checkFinite(s, i, () => {
+      const h = (words[i >> 1]! >>> ((i & 1) * 16)) & 0xffff;
+      return (h & 0x3ff) !== 0 ? 'NaN' : h & 0x8000 ? '-Infinity' : 'Infinity';
+    }, true);
+    return words;
+  }
+
+  private checkFinite(s: Stored, index: number, value: () => string, asF16: boolean): void {
+    if (index < 0) return;
+    const info = s.file.info(s.diskName);
+    const overflow = asF16 && info.dtype !== 'F16'
+      ? ` after rounding ${info.dtype} to f16 (values beyond ±65504 overflow f16; --weights f32 keeps them)`
+      : '';
+    throw new CheckpointError(s.file.path, s.diskName,
+      `element ${index} of ${info.shape.reduce((x, y) => x * y, 1)} (shape ${fmt(info.shape)}, ${info.dtype}) is ${value()}${overflow}; weights must be finite`);
   }
 
   /**
