@@ -112,6 +112,29 @@ print(json.dumps(out))`;
     await expect(readArtifact(foreign)).rejects.toThrow(/heads mask has values other than 0\/1/);
   });
 
+  it('refuses NaN or Inf means in a chosen head, on read and on write, naming the tensor and the head (issue 11 item 6)', async () => {
+    const a = artifact([0, 1]);
+    const meta = { format: 'mtv-artifact', version: '1', shape: '[3,2,4]', count: '2', provenance: JSON.stringify(a.provenance) };
+    // Layer 1, head 1 (chosen in the heads mask), dim 2: index (1 * 2 + 1) * 4 + 2 = 14. The stored means
+    // agree with the sums, so only a finiteness check can catch it.
+    const sum = Float64Array.from(a.sums.sum);
+    sum[14] = NaN;
+    const nan = ActivationSums.fromData({ shape, sum, sumSq: a.sums.sumSq, count: 2 });
+    const f = path.join(dir, 'nan.safetensors');
+    writeFileSync(f, encodeSafetensors({
+      means: { dtype: 'F32', shape: [3, 2, 4], data: nan.means() },
+      sums: { dtype: 'F64', shape: [3, 2, 4], data: sum },
+      sumsq: { dtype: 'F64', shape: [3, 2, 4], data: a.sums.sumSq },
+      logits: { dtype: 'F32', shape: [3, 2], data: a.logits! },
+      heads: { dtype: 'U8', shape: [3, 2], data: a.heads! },
+    }, meta));
+    await expect(readArtifact(f)).rejects.toThrow(/nan\.safetensors: tensor 'sums' has the non-finite value NaN at index 14 \(layer 1, head 1, dim 2\)/);
+    const inf = ActivationSums.fromData({ shape, sum: Float64Array.from(a.sums.sum, (v, i) => (i === 3 ? Infinity : v)), sumSq: a.sums.sumSq, count: 2 });
+    await expect(writeArtifact(path.join(dir, 'inf.safetensors'), { ...a, sums: inf })).rejects.toThrow(/tensor 'sums' has the non-finite value Infinity at index 3 \(layer 0, head 0, dim 3\)/);
+    await expect(writeArtifact(path.join(dir, 'nanlogit.safetensors'), { ...a, logits: Float32Array.from([0, 0, 0, NaN, 0, 0]) }))
+      .rejects.toThrow(/tensor 'logits' has the non-finite value NaN at index 3 \(layer 1, head 1\)/);
+  });
+
   it('merge adds sums in argument order and recomputes the means; heads are inherited or dropped', () => {
     const a = artifact([0, 1]);
     const b = artifact([2, 3, 4]);

@@ -28,6 +28,19 @@ export function checkArtifact(file: string, a: MtvArtifact): void {
     if (a.heads.some((v) => v > 1)) throw new ArtifactError(file, 'heads mask has values other than 0/1');
   }
   if ((a.heads === null) !== (a.provenance.heads === 'none')) throw new ArtifactError(file, `provenance.heads is '${a.provenance.heads}' but the heads mask is ${a.heads ? 'set' : 'absent'}`);
+  // A NaN or Inf mean would be patched into the model and silently wreck every answer.
+  const [, , D] = a.sums.shape;
+  const where = (i: number, perHead: number): string =>
+    perHead === 1 ? `layer ${Math.floor(i / H)}, head ${i % H}` : `layer ${Math.floor(i / (H * perHead))}, head ${Math.floor(i / perHead) % H}, dim ${i % perHead}`;
+  const finite = (name: string, v: ArrayLike<number>, perHead: number): void => {
+    for (let i = 0; i < v.length; i++) {
+      if (!Number.isFinite(v[i]!)) throw new ArtifactError(file, `tensor '${name}' has the non-finite value ${v[i]} at index ${i} (${where(i, perHead)}); an artifact's values must be finite`);
+    }
+  };
+  finite('sums', a.sums.sum, D);
+  finite('sumsq', a.sums.sumSq, D);
+  finite('means', a.sums.means(), D);
+  if (a.logits) finite('logits', a.logits, 1);
 }
 
 export async function writeArtifact(file: string, a: MtvArtifact): Promise<void> {
