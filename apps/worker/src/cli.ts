@@ -1,6 +1,6 @@
 // The worker command: flags, the thread pool, the connection; exits when the coordinator is done.
 import { Command } from 'commander';
-import { commandLogger, parseCommand } from '@mtv/coordinator';
+import { JOB_FAILED, commandLogger, parseCommand } from '@mtv/coordinator';
 import { ThreadPool } from './pool.js';
 import { FleetWorker, defaultWorkerId } from './worker.js';
 
@@ -55,5 +55,9 @@ export async function runWorkerCli(argv: readonly string[]): Promise<number> {
   const { reason } = await worker.stopped();
   await pool.close();
   log.info(`worker ${id}: stopped after ${worker.shardsDone} shard(s): ${reason}`);
-  return /^rejected|closed by the coordinator \(40/.test(reason) ? 1 : 0;
+  // Non-zero when refused (bad token, version, model mismatch, quarantine) or when the coordinator
+  // aborted the job (shutdown reason 'job failed: ...'): only a finished job exits 0.
+  const failed = /^rejected|closed by the coordinator \(40/.test(reason) || reason.startsWith(`coordinator shut down: ${JOB_FAILED}`);
+  if (failed) log.warn(`worker ${id}: exiting with status 1: ${reason}`);
+  return failed ? 1 : 0;
 }

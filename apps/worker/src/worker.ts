@@ -44,7 +44,9 @@ export class FleetWorker {
   readonly #log: Logger;
   /** Shards running or queued here, and whether the coordinator cancelled them. */
   readonly #active = new Map<string, { shard: Shard; cancelled: boolean }>();
-  readonly #outbox: WorkerAppMessage[] = [];
+  readonly #outbox: { msg: WorkerAppMessage; session: string | null }[] = [];
+  /** The coordinator session of the last welcome: leases (and so results) belong to one session. */
+  #session: string | null = null;
   readonly #stopped: Promise<{ reason: string }>;
   shardsDone = 0;
 
@@ -62,7 +64,10 @@ export class FleetWorker {
     this.#stopped = new Promise((resolve) => this.conn.once('stopped', resolve));
     this.conn.on('assign', (m) => void this.#onAssign(m.shard));
     this.conn.on('cancel', (m) => this.#onCancel(m.jobId, m.shardId, m.reason));
-    this.conn.on('welcome', () => this.#flush());
+    this.conn.on('welcome', (m) => {
+      this.#session = m.sessionId;
+      this.#flush();
+    });
   }
 
   start(): this {
@@ -80,10 +85,16 @@ export class FleetWorker {
     await this.#opts.executor.close();
   }
 
-  #send(msg: WorkerAppMessage, keep: boolean): void {
+  #send(msg: WorkerAppMessage, keep: boolean, session: string | null = this.#session): void {
+    if (msg.type !== 'progress' && session !== null && this.#session !== null && session !== this.#session) {
+      // A restarted coordinator accepts results only for shards it assigned itself; it assigns this one again.
+      const id = msg.type === 'result' ? msg.result : msg;
+      this.#log.info(`worker: dropping the ${msg.type} for shard ${id.shardId} of ${id.jobId}: it was assigned by coordinator session ${session}, now ${this.#session}`);
+      return;
+    }
     this.conn.send(msg).catch((e: Error) => {
       if (!keep) return;
-      this.#outbox.push(msg);
+      this.#outbox.push({ msg, session });
       const max = this.#opts.outboxSize ?? 64;
       if (this.#outbox.length > max) this.#outbox.splice(0, this.#outbox.length - max);
       this.#log.info(`worker: holding a ${msg.type} until the coordinator is back (${e.message})`);
@@ -93,7 +104,7 @@ export class FleetWorker {
   #flush(): void {
     const pending = this.#outbox.splice(0);
     if (pending.length > 0) this.#log.info(`worker: sending ${pending.length} held message(s)`);
-    for (const m of pending) this.#send(m, true);
+    for (const m of pending) this.#send(m.msg, true, m.session);
   }
 
   async #onAssign(shard: Shard): Promise<void> {
@@ -104,6 +115,7 @@ export class FleetWorker {
       return;
     }
     const entry = { shard, cancelled: false };
+    const session = this.#session;
     this.#active.set(key, entry);
     const range = shard.kind === 'extract' ? ` rounds [${shard.r0}, ${shard.r1})` : shard.kind === 'rollouts' ? ` step ${shard.step}, ${shard.queries.length} queries x ${shard.nMasks} masks` : ` ${shard.items.length} ${shard.mode} items`;
     this.#log.info(`worker: shard started: ${shard.kind} ${shard.shardId} of ${shard.jobId}${range}`);
@@ -125,10 +137,10 @@ export class FleetWorker {
     if (outcome.ok) {
       this.shardsDone++;
       this.#log.info(`worker: shard done: ${shard.kind} ${shard.shardId} of ${shard.jobId} in ${(outcome.result.elapsedMs / 1000).toFixed(2)} s`);
-      this.#send({ type: 'result', result: outcome.result }, true);
+      this.#send({ type: 'result', result: outcome.result }, true, session);
     } else {
       this.#log.warn(`worker: shard failed (${outcome.code}): ${outcome.message}`);
-      this.#send({ type: 'shard-error', jobId: shard.jobId, shardId: shard.shardId, code: outcome.code, message: outcome.message.slice(0, 60_000), retryable: outcome.retryable }, true);
+      this.#send({ type: 'shard-error', jobId: shard.jobId, shardId: shard.shardId, code: outcome.code, message: outcome.message.slice(0, 60_000), retryable: outcome.retryable }, true, session);
     }
   }
 
@@ -139,7 +151,7 @@ export class FleetWorker {
     this.#log.info(`worker: cancel ${shardId === null ? 'all shards' : `shard ${shardId}`} of ${jobId} (${reason}); ${dropped} queued dropped`);
     // Drop held results for cancelled shards too.
     for (let i = this.#outbox.length - 1; i >= 0; i--) {
-      const m = this.#outbox[i]!;
+      const m = this.#outbox[i]!.msg;
       const id = m.type === 'result' ? m.result : m.type === 'shard-error' || m.type === 'progress' ? m : null;
       if (id && match(id)) this.#outbox.splice(i, 1);
     }

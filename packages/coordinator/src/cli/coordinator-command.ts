@@ -3,8 +3,10 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { FleetCoordinator } from '../fleet/index.js';
+import { LEASE_DEFAULTS } from '../scheduler/index.js';
 import type { PipelineResult } from '../jobs/index.js';
 import { commandLogger } from '../net/logger.js';
+import { JOB_FAILED } from '../protocol/index.js';
 import { parseCommand } from './parse-command.js';
 import { ProgressView } from './progress.js';
 import { addSpecOptions, specFromFlags, type SpecFlags } from './spec-options.js';
@@ -24,6 +26,10 @@ interface ServeFlags extends SpecFlags {
   progress: boolean;
   quiet: boolean;
   keepServing: boolean;
+  leaseInitialMs: string;
+  leaseFloorMs: string;
+  leaseFactor: string;
+  verify: string;
 }
 
 export function coordinatorProgram(): Command {
@@ -41,7 +47,11 @@ export function coordinatorProgram(): Command {
     .option('--json <file>', 'also write the result summary as JSON')
     .option('--no-progress', 'no progress output')
     .option('--quiet', 'only errors and the final table', false)
-    .option('--keep-serving', 'keep serving after the job (workers stay connected)', false);
+    .option('--keep-serving', 'keep serving after the job (workers stay connected)', false)
+    .option('--lease-initial-ms <n>', 'shard lease deadline before any shard has been timed', String(LEASE_DEFAULTS.initialMs))
+    .option('--lease-floor-ms <n>', 'least shard lease deadline', String(LEASE_DEFAULTS.floorMs))
+    .option('--lease-factor <x>', 'lease deadline = max(floor, factor x p95 of completed shard times); an overdue shard is re-executed on another worker', String(LEASE_DEFAULTS.factor))
+    .option('--verify <F>', 'fraction of shards (0..1, chosen by the seed) re-executed on a different worker and required to be bit-identical; a mismatch quarantines the worker', '0');
   addSpecOptions(c);
   return c.exitOverride();
 }
@@ -64,9 +74,17 @@ export async function runCoordinatorCli(argv: readonly string[]): Promise<number
   const provisionalId = f.jobId ?? 'job';
   const stateDir = resolve(f.state ?? `.mtv-fleet/${provisionalId}`);
   const spec = await specFromFlags(f, stateDir);
+  const positive = (name: string, v: string): number => {
+    const n = Number(v);
+    if (!(Number.isFinite(n) && n > 0)) throw new Error(`--${name} must be a positive number, got '${v}'`);
+    return n;
+  };
+  const lease = { initialMs: positive('lease-initial-ms', f.leaseInitialMs), floorMs: positive('lease-floor-ms', f.leaseFloorMs), factor: positive('lease-factor', f.leaseFactor) };
+  const verify = Number(f.verify);
+  if (!(verify >= 0 && verify <= 1)) throw new Error(`--verify must be a fraction between 0 and 1, got '${f.verify}'`);
   const coordinator = new FleetCoordinator({
     host: f.host, port: Number(f.port), ...(token ? { token } : {}),
-    heartbeatMs: Number(f.heartbeatMs), heartbeatMisses: Number(f.heartbeatMisses), logger,
+    heartbeatMs: Number(f.heartbeatMs), heartbeatMisses: Number(f.heartbeatMisses), logger, lease, verify,
   });
   const address = await coordinator.start();
   // Machine-readable line for launchers and tests (the logger line may be silenced by --quiet).
@@ -86,7 +104,7 @@ export async function runCoordinatorCli(argv: readonly string[]): Promise<number
     });
   } catch (e) {
     view?.stop();
-    await coordinator.close({ reason: `job failed: ${(e as Error).message}`, reconnect: false });
+    await coordinator.close({ reason: `${JOB_FAILED} ${(e as Error).message}`, reconnect: false });
     throw e;
   }
   view?.stop();

@@ -71,6 +71,8 @@ export interface PipelineOptions {
   readonly resume?: boolean;
   /** Least time between extract checkpoints; default 1000 ms (locate/eval checkpoint every step/shard). */
   readonly checkpointMs?: number;
+  /** Called once the checkpoint and the datasets are read and checked, before any shard is handed out. */
+  readonly waitForWorkers?: () => Promise<void>;
 }
 
 function freshState(spec: JobSpec): JobState {
@@ -101,6 +103,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     if (store) await store.save(state);
   };
   const ctx = makeContext(spec, await loadJobData(spec), scheduler, logger, emit);
+  await opts.waitForWorkers?.();
   const timed = async <T>(phase: Phase, fn: () => Promise<T>): Promise<T> => {
     const t0 = Date.now();
     const before = state.timings[phase] ?? 0;

@@ -109,6 +109,8 @@ export class CoordinatorServer extends TypedEmitter<CoordinatorServerEvents> {
   readonly #log: Logger;
   readonly #conns = new Set<Conn>();
   readonly #peers = new Map<string, Conn>();
+  /** Worker ids refused for good (quarantined), with the message they are told. */
+  readonly #refused = new Map<string, string>();
   #http: Server | null = null;
   #wss: WebSocketServer | null = null;
   #heartbeat: NodeJS.Timeout | null = null;
@@ -177,6 +179,17 @@ export class CoordinatorServer extends TypedEmitter<CoordinatorServerEvents> {
   disconnect(peerId: string, code: number = CloseCode.normal, reason = 'closed by coordinator'): void {
     const conn = this.#peers.get(peerId);
     if (conn) this.#close(conn, code, reason);
+  }
+
+  /**
+   * Tells a worker why it is refused (`reject { reason: 'refused' }`, close 4004: it does not
+   * reconnect). `permanent` (default): later hellos with this worker id are refused with the same
+   * message.
+   */
+  refuse(workerId: string, message: string, opts: { permanent?: boolean } = {}): void {
+    if (opts.permanent ?? true) this.#refused.set(workerId, message);
+    const conn = this.#peers.get(workerId);
+    if (conn) this.#reject(conn, 'refused', message);
   }
 
   /** Tell every worker we are going away, close all connections and stop listening. */
@@ -261,6 +274,8 @@ export class CoordinatorServer extends TypedEmitter<CoordinatorServerEvents> {
     if (this.#token !== undefined && !tokenMatches(this.#token, hello.token)) {
       return this.#reject(conn, 'bad-token', `worker '${hello.workerId}' presented a wrong token`);
     }
+    const refused = this.#refused.get(hello.workerId);
+    if (refused !== undefined) return this.#reject(conn, 'refused', refused);
     const refusal = this.#admit?.(hello);
     if (refusal !== undefined) return this.#reject(conn, 'refused', `worker '${hello.workerId}' refused: ${refusal}`);
     const old = this.#peers.get(hello.workerId);

@@ -361,6 +361,11 @@ export const CancelSchema = z.strictObject({ type: z.literal('cancel'), jobId: i
 
 /** coordinator -> worker: the coordinator is going away; `reconnect` says whether it will be back (restart/resume). */
 export const ShutdownSchema = z.strictObject({ type: z.literal('shutdown'), reason: z.string().max(4096), reconnect: z.boolean() });
+/**
+ * A `shutdown { reconnect: false }` whose reason starts with this says the job was aborted, not
+ * finished: the worker exits non-zero (the schema is unchanged, so v1 peers still read it).
+ */
+export const JOB_FAILED = 'job failed:';
 
 /** Schema of every message type, by `type`. */
 export const MESSAGE_SCHEMAS = {

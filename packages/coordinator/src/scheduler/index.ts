@@ -1,1 +1,4 @@
-export { Scheduler, BatchError, type ShardTask, type BatchOptions, type BatchProgress, type PeerStats, type SchedulerOptions } from './scheduler.js';
+export {
+  Scheduler, BatchError, LEASE_DEFAULTS, verifiedShard, resultDigest,
+  type ShardTask, type BatchOptions, type BatchProgress, type PeerStats, type SchedulerOptions, type LeaseOptions, type VerifyOptions, type FaultCounters,
+} from './scheduler.js';

@@ -9,6 +9,7 @@
 //     shard-error put the shard back, up to `maxAttempts`; a non-retryable error fails the batch.
 // Shards are dispatched in index order, and at most `window` past the oldest unfinished one, so a
 // caller that merges in order buffers at most `window` results (memory independent of the shard count).
+import { createHash } from 'node:crypto';
 import type { CoordinatorServer, PeerInfo } from '../net/index.js';
 import type { Logger } from '../net/logger.js';
 import { encodeMessage, type Progress, type Result, type Shard, type ShardError, type ShardKind, type ShardResult } from '../protocol/index.js';
@@ -46,17 +47,33 @@ export class BatchError extends Error {
   }
 }
 
-type TaskState =
-  | { kind: 'pending' }
-  | { kind: 'inflight'; peerId: string; since: number }
-  | { kind: 'done' };
+interface Lease {
+  readonly since: number;
+  overdue: boolean;
+}
+
+interface Opinion {
+  readonly digest: string;
+  readonly result: ShardResult;
+}
 
 interface Entry {
   readonly index: number;
   readonly task: ShardTask;
-  state: TaskState;
-  attempts: number;
+  readonly key: string;
+  readonly leaseGroup: string;
+  /** Live leases: the workers this shard is assigned to now (more than one when re-executed). */
+  readonly leases: Map<string, Lease>;
+  done: boolean;
+  /** Refused results and retryable errors so far. */
+  failures: number;
   partial: number;
+  /** Chosen for --verify: needs two bit-identical results from different workers. */
+  readonly verify: boolean;
+  /** Results received for a verified shard, by worker. */
+  readonly opinions: Map<string, Opinion>;
+  /** Workers whose result was taken (a verified shard: every worker that agreed). */
+  acceptedFrom: string[];
 }
 
 interface Batch {
@@ -74,6 +91,54 @@ interface Batch {
 export interface PeerStats {
   shards: number;
   busyMs: number;
+  /** Leases of this worker that ran past their deadline (the shard was re-executed elsewhere). */
+  overdue: number;
+  /** Results it sent for shards it never held a lease on (refused). */
+  unleased: number;
+  /** Verified shards where its result disagreed with two agreeing workers. */
+  mismatches: number;
+}
+
+/** Fleet-wide fault counters (also logged as they happen). */
+export interface FaultCounters {
+  /** Leases that ran past their deadline. */
+  overdue: number;
+  /** Shards re-executed on another worker because a lease was overdue. */
+  reexecuted: number;
+  /** Results refused because the sender never held that shard's lease. */
+  unleased: number;
+  /** Verified shards whose first two results differed. */
+  verifyMismatches: number;
+  /** Verified shards accepted (two bit-identical results). */
+  verified: number;
+  /** Workers quarantined (disconnected and refused). */
+  quarantined: number;
+}
+
+/**
+ * Shard leases: a lease's deadline is `max(floorMs, factor x p95)` of the durations (assign to
+ * result, measured here) of the last completed shards of the same group (the task's job id without
+ * a locate step suffix), or `initialMs` while none has completed. Deadlines are recomputed as
+ * measurements arrive, so a shard taken before any measurement does not wait out `initialMs` once
+ * others have been timed.
+ */
+export interface LeaseOptions {
+  /** Deadline before any shard of the group has completed; default 300,000 ms. */
+  readonly initialMs?: number;
+  /** Least deadline; default 10,000 ms. */
+  readonly floorMs?: number;
+  /** Multiple of the p95 shard duration; default 3. */
+  readonly factor?: number;
+  /** How often leases are checked; default floorMs / 4, between 20 and 1000 ms. */
+  readonly checkMs?: number;
+}
+
+/** --verify: re-execute a fraction of the shards on a different worker and require bit-identical results. */
+export interface VerifyOptions {
+  /** Fraction of shards verified, 0..1. */
+  readonly fraction: number;
+  /** Which shards: chosen by hash(seed, jobId, shardId) < fraction, so the choice is reproducible. */
+  readonly seed: number | string;
 }
 
 export interface SchedulerOptions {
@@ -85,7 +150,55 @@ export interface SchedulerOptions {
    * next shard crosses the network; default 1.
    */
   readonly prefetch?: number;
+  readonly lease?: LeaseOptions;
+  readonly verify?: VerifyOptions;
 }
+
+export const LEASE_DEFAULTS = { initialMs: 300_000, floorMs: 10_000, factor: 3 } as const;
+
+/** Whether shard (jobId, shardId) is verified at `fraction` under `seed`. */
+export function verifiedShard(v: VerifyOptions, jobId: string, shardId: number): boolean {
+  if (v.fraction <= 0) return false;
+  if (v.fraction >= 1) return true;
+  const h = createHash('sha256').update(`${String(v.seed)}\u0000${jobId}\u0000${shardId}`).digest();
+  return h.readUInt32LE(0) / 2 ** 32 < v.fraction;
+}
+
+/** A digest of a result's content (every field but elapsedMs; typed arrays by their bytes). */
+export function resultDigest(r: ShardResult): string {
+  const h = createHash('sha256');
+  const walk = (v: unknown): void => {
+    if (ArrayBuffer.isView(v)) {
+      h.update(`<${v.constructor.name}:${v.byteLength}>`);
+      h.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+    } else if (Array.isArray(v)) {
+      h.update(`[${v.length}`);
+      for (const x of v) walk(x);
+      h.update(']');
+    } else if (v !== null && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      h.update('{');
+      for (const k of Object.keys(o).sort()) {
+        if (k === 'elapsedMs' || o[k] === undefined) continue;
+        h.update(JSON.stringify(k));
+        walk(o[k]);
+      }
+      h.update('}');
+    } else {
+      h.update(typeof v === 'number' && Object.is(v, -0) ? '-0' : JSON.stringify(v) ?? 'undefined');
+    }
+  };
+  walk(r);
+  return h.digest('hex');
+}
+
+/** Locate steps are separate job ids (`<job>.train.<step>.k<parts>`); they share one lease group. */
+const leaseGroupOf = (t: ShardTask): string => `${t.kind}:${t.jobId.replace(/\.\d+\.k\d+$/, '')}`;
+
+const p95 = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(0.95 * s.length) - 1)]!;
+};
 
 const keyOf = (jobId: string, shardId: number): string => `${jobId}\u0000${shardId}`;
 
@@ -94,12 +207,22 @@ export class Scheduler {
   readonly #log: Logger;
   readonly #modelHash: string;
   readonly #prefetch: number;
+  readonly #lease: Required<Omit<LeaseOptions, 'checkMs'>> & { checkMs: number };
+  readonly #verify: VerifyOptions | null;
   /** In-flight shard keys per connected eligible worker. */
   readonly #running = new Map<string, Set<string>>();
   readonly #banned = new Set<string>();
-  readonly #warned = new Set<string>();
+  /** Workers with an overdue lease that have not answered since: no new shards for them. */
+  readonly #slow = new Set<string>();
+  readonly #quarantined = new Map<string, string>();
+  /** Every worker that was ever given each shard (key): a result is accepted only from one of them. */
+  readonly #leased = new Map<string, Set<string>>();
+  /** Completed shard durations (ms, assign to result) per lease group, the last 64. */
+  readonly #durations = new Map<string, number[]>();
   readonly stats = new Map<string, PeerStats>();
+  readonly faults: FaultCounters = { overdue: 0, reexecuted: 0, unleased: 0, verifyMismatches: 0, verified: 0, quarantined: 0 };
   #batch: Batch | null = null;
+  #timer: NodeJS.Timeout | null = null;
   #dispatching = false;
   #again = false;
 
@@ -108,11 +231,20 @@ export class Scheduler {
     this.#log = opts.logger;
     this.#modelHash = opts.modelHash;
     this.#prefetch = opts.prefetch ?? 1;
+    const l: Record<string, number> = { ...LEASE_DEFAULTS };
+    for (const [k, v] of Object.entries(opts.lease ?? {})) if (v !== undefined) l[k] = v;
+    for (const [k, v] of Object.entries(l)) {
+      if (!(typeof v === 'number' && Number.isFinite(v) && v > 0)) throw new Error(`Scheduler: lease.${k} must be a positive number, got ${String(v)}`);
+    }
+    this.#lease = { initialMs: l.initialMs!, floorMs: l.floorMs!, factor: l.factor!, checkMs: l.checkMs ?? Math.min(1000, Math.max(20, l.floorMs! / 4)) };
+    const v = opts.verify;
+    if (v && !(v.fraction >= 0 && v.fraction <= 1)) throw new Error(`Scheduler: verify.fraction must be in [0, 1], got ${v.fraction}`);
+    this.#verify = v && v.fraction > 0 ? v : null;
     server.on('peer', (p) => this.#onPeer(p));
     server.on('peer-lost', (id, info) => this.#onPeerLost(id, `${info.reason} (${info.code}: ${info.detail})`));
     server.on('result', (m, p) => void this.#onResult(m, p));
     server.on('shard-error', (m, p) => this.#onShardError(m, p));
-    server.on('progress', (m) => this.#onProgress(m));
+    server.on('progress', (m, p) => this.#onProgress(m, p));
     for (const p of server.peers()) this.#onPeer(p);
   }
 
@@ -121,11 +253,26 @@ export class Scheduler {
     return [...this.#running.keys()];
   }
 
+  /** Workers quarantined after a --verify mismatch, with the reason. */
+  get quarantined(): ReadonlyMap<string, string> {
+    return this.#quarantined;
+  }
+
   /** Total threads of the eligible workers (at least 1): how many ways to split a step's work. */
   get capacity(): number {
     let n = 0;
     for (const id of this.#running.keys()) n += this.#threads(id);
     return Math.max(1, n);
+  }
+
+  /** One line on the faults seen, or null when there were none. */
+  faultSummary(): string | null {
+    const f = this.faults;
+    if (Object.values(f).every((x) => x === 0)) return null;
+    const per = [...this.stats.entries()]
+      .filter(([, s]) => s.overdue + s.unleased + s.mismatches > 0)
+      .map(([id, s]) => `'${id}': ${s.overdue} overdue, ${s.unleased} unleased, ${s.mismatches} mismatches`);
+    return `scheduler: faults: ${f.overdue} overdue leases (${f.reexecuted} shards re-executed), ${f.unleased} unleased results refused, ${f.verified} shards verified, ${f.verifyMismatches} verify mismatches, ${f.quarantined} workers quarantined${per.length ? `; ${per.join('; ')}` : ''}`;
   }
 
   /** Resolves once at least `n` eligible workers are connected. */
@@ -140,20 +287,32 @@ export class Scheduler {
   run(tasks: readonly ShardTask[], opts: BatchOptions = {}): Promise<void> {
     if (this.#batch) return Promise.reject(new BatchError('Scheduler.run: a batch is already running'));
     if (tasks.length === 0) return Promise.resolve();
-    const entries = tasks.map((task, index): Entry => ({ index, task, state: { kind: 'pending' }, attempts: 0, partial: 0 }));
+    const entries = tasks.map((task, index): Entry => ({
+      index, task, key: keyOf(task.jobId, task.shardId), leaseGroup: leaseGroupOf(task), leases: new Map(), done: false, failures: 0, partial: 0,
+      verify: this.#verify ? verifiedShard(this.#verify, task.jobId, task.shardId) : false, opinions: new Map(), acceptedFrom: [],
+    }));
     const byKey = new Map<string, Entry>();
     for (const e of entries) {
-      const k = keyOf(e.task.jobId, e.task.shardId);
-      if (byKey.has(k)) return Promise.reject(new BatchError(`Scheduler.run: shard ${e.task.shardId} of job ${e.task.jobId} appears twice`));
-      byKey.set(k, e);
+      if (byKey.has(e.key)) return Promise.reject(new BatchError(`Scheduler.run: shard ${e.task.shardId} of job ${e.task.jobId} appears twice`));
+      byKey.set(e.key, e);
     }
     return new Promise<void>((resolve, reject) => {
       this.#batch = { entries, byKey, opts, resolve, reject, done: 0, low: 0, failed: false };
       if (this.#running.size === 0) this.#log.info(`scheduler: waiting for a worker with model ${this.#modelHash}`);
+      this.#timer = setInterval(() => this.#checkLeases(), this.#lease.checkMs);
       this.#dispatch();
     }).finally(() => {
+      if (this.#timer) clearInterval(this.#timer);
+      this.#timer = null;
       this.#batch = null;
     });
+  }
+
+  /** The deadline of a lease of `group` now, in ms after its start. */
+  leaseMs(group: string): number {
+    const d = this.#durations.get(group);
+    if (!d || d.length === 0) return this.#lease.initialMs;
+    return Math.max(this.#lease.floorMs, this.#lease.factor * p95(d));
   }
 
   #threads(peerId: string): number {
@@ -166,14 +325,30 @@ export class Scheduler {
     return this.#threads(peerId) + this.#prefetch;
   }
 
+  #stat(peerId: string): PeerStats {
+    let st = this.stats.get(peerId);
+    if (!st) this.stats.set(peerId, (st = { shards: 0, busyMs: 0, overdue: 0, unleased: 0, mismatches: 0 }));
+    return st;
+  }
+
   #onPeer(p: PeerInfo): void {
+    const q = this.#quarantined.get(p.id);
+    if (q !== undefined) {
+      this.#server.refuse(p.id, `worker '${p.id}' is quarantined: ${q}`);
+      return;
+    }
     if (p.capabilities.modelHash !== this.#modelHash) {
-      this.#log.warn(`scheduler: worker '${p.id}' holds model ${p.capabilities.modelHash}, the job needs ${this.#modelHash}: no shards for it`);
+      const msg = `worker '${p.id}' holds model ${p.capabilities.modelHash}, the job needs ${this.#modelHash}: no shards for it`;
+      this.#log.warn(`scheduler: ${msg}`);
+      // Tell it, with both hashes, so it stops instead of waiting forever (not a permanent refusal:
+      // the same id may come back with the right model).
+      this.#server.refuse(p.id, `model mismatch: the worker holds model ${p.capabilities.modelHash}, the coordinator's job needs model ${this.#modelHash}`, { permanent: false });
       return;
     }
     this.#banned.delete(p.id);
+    this.#slow.delete(p.id);
     this.#running.set(p.id, new Set());
-    if (!this.stats.has(p.id)) this.stats.set(p.id, { shards: 0, busyMs: 0 });
+    this.#stat(p.id);
     this.#dispatch();
   }
 
@@ -182,17 +357,37 @@ export class Scheduler {
     this.#running.delete(peerId);
     const b = this.#batch;
     if (!running || !b) return;
-    const back = [...running].map((k) => b.byKey.get(k)).filter((e): e is Entry => !!e && e.state.kind === 'inflight' && e.state.peerId === peerId);
-    for (const e of back) {
-      e.state = { kind: 'pending' };
-      e.partial = 0;
+    const back: Entry[] = [];
+    for (const k of running) {
+      const e = b.byKey.get(k);
+      if (!e || !e.leases.delete(peerId)) continue;
+      if (!e.done && e.leases.size === 0) {
+        e.partial = 0;
+        back.push(e);
+      }
     }
     if (back.length > 0) this.#log.warn(`scheduler: worker '${peerId}' lost (${why}); reassigning shards ${back.map((e) => e.task.shardId).join(', ')} of job ${back[0]!.task.jobId}`);
     this.#dispatch();
   }
 
-  #free(peerId: string, key: string): void {
-    this.#running.get(peerId)?.delete(key);
+  /** Ends `peerId`'s lease on `e` (the worker keeps having held it: a later result is still accepted). */
+  #release(e: Entry, peerId: string): Lease | undefined {
+    const l = e.leases.get(peerId);
+    e.leases.delete(peerId);
+    this.#running.get(peerId)?.delete(e.key);
+    return l;
+  }
+
+  /** Whether `e` should be given to one more worker: not done, and no live lease that is on time. */
+  #wants(e: Entry, limit: number): boolean {
+    if (e.done) return false;
+    if (e.leases.size === 0) return e.opinions.size > 0 || e.index < limit;
+    for (const l of e.leases.values()) if (!l.overdue) return false;
+    return true;
+  }
+
+  #eligible(e: Entry, peerId: string): boolean {
+    return !e.leases.has(peerId) && !e.opinions.has(peerId);
   }
 
   /** Fills every free slot of every eligible worker, in shard order. Re-entrant calls coalesce. */
@@ -216,33 +411,46 @@ export class Scheduler {
     const b = this.#batch;
     if (!b || b.failed) return;
     const limit = b.opts.window === undefined ? Infinity : b.low + b.opts.window;
+    const wanted = b.entries.filter((e) => this.#wants(e, limit));
+    if (wanted.length === 0) return;
     for (;;) {
       // Least-loaded worker first, so shards spread over the fleet.
-      const peer = [...this.#running.entries()]
-        .filter(([id, set]) => !this.#banned.has(id) && set.size < this.#slots(id))
-        .sort((x, y) => x[1].size / this.#slots(x[0]) - y[1].size / this.#slots(y[0]))[0];
-      if (!peer) return;
-      const next = b.entries.find((e) => e.state.kind === 'pending' && e.index < limit);
-      if (!next) return;
-      const [peerId, set] = peer;
-      const key = keyOf(next.task.jobId, next.task.shardId);
-      next.state = { kind: 'inflight', peerId, since: Date.now() };
-      next.attempts++;
-      set.add(key);
-      void this.#send(b, next, peerId, key);
+      const peers = [...this.#running.entries()]
+        .filter(([id, set]) => !this.#banned.has(id) && !this.#slow.has(id) && set.size < this.#slots(id))
+        .sort((x, y) => x[1].size / this.#slots(x[0]) - y[1].size / this.#slots(y[0]));
+      let given = false;
+      for (const [peerId, set] of peers) {
+        const i = wanted.findIndex((e) => this.#eligible(e, peerId));
+        if (i < 0) continue;
+        const next = wanted.splice(i, 1)[0]!;
+        const backup = next.leases.size > 0;
+        const lease: Lease = { since: Date.now(), overdue: false };
+        next.leases.set(peerId, lease);
+        set.add(next.key);
+        let holders = this.#leased.get(next.key);
+        if (!holders) this.#leased.set(next.key, (holders = new Set()));
+        holders.add(peerId);
+        if (backup) {
+          this.faults.reexecuted++;
+          this.#log.warn(`scheduler: re-executing overdue shard ${next.task.shardId} of job ${next.task.jobId} on '${peerId}' (still leased to ${[...next.leases.keys()].filter((k) => k !== peerId).map((k) => `'${k}'`).join(', ')}; first result wins)`);
+        }
+        void this.#send(b, next, peerId, lease);
+        given = true;
+        break;
+      }
+      if (!given || wanted.length === 0) return;
     }
   }
 
-  async #send(b: Batch, e: Entry, peerId: string, key: string): Promise<void> {
-    const stillOurs = (): boolean => e.state.kind === 'inflight' && e.state.peerId === peerId;
+  async #send(b: Batch, e: Entry, peerId: string, lease: Lease): Promise<void> {
+    const stillOurs = (): boolean => e.leases.get(peerId) === lease && !e.done;
     let shard: Shard;
     try {
       shard = await e.task.build();
       // Encoding checks the schema: a shard that does not validate will not on a retry either.
       encodeMessage({ type: 'assign', shard });
     } catch (err) {
-      this.#free(peerId, key);
-      if (stillOurs()) e.state = { kind: 'pending' };
+      this.#release(e, peerId);
       return this.#fail(b, `shard ${e.task.shardId} of job ${e.task.jobId} could not be built: ${(err as Error).message}`);
     }
     if (!stillOurs()) return; // lost or finished meanwhile
@@ -255,14 +463,39 @@ export class Scheduler {
     }
   }
 
+  /** Marks leases past their deadline, reports their workers as slow and re-dispatches the shards. */
+  #checkLeases(): void {
+    const b = this.#batch;
+    if (!b || b.failed) return;
+    const now = Date.now();
+    let any = false;
+    for (const e of b.entries) {
+      if (e.done) continue;
+      for (const [peerId, l] of e.leases) {
+        if (l.overdue) continue;
+        const limit = this.leaseMs(e.leaseGroup);
+        if (now - l.since <= limit) continue;
+        l.overdue = true;
+        any = true;
+        this.faults.overdue++;
+        this.#stat(peerId).overdue++;
+        this.#slow.add(peerId);
+        const d = this.#durations.get(e.leaseGroup);
+        const basis = d?.length ? `max(${this.#lease.floorMs} ms, ${this.#lease.factor} x p95 ${Math.round(p95(d))} ms of ${d.length} shards)` : `the initial ${this.#lease.initialMs} ms`;
+        this.#log.warn(`scheduler: worker '${peerId}' is slow: shard ${e.task.shardId} of job ${e.task.jobId} overdue after ${now - l.since} ms (deadline ${Math.round(limit)} ms: ${basis}); it gets no new shards until it answers, and the shard is re-executed elsewhere`);
+      }
+    }
+    if (any) this.#dispatch();
+  }
+
   #fail(b: Batch, message: string): void {
     if (b.failed) return;
     b.failed = true;
     this.#log.warn(`scheduler: ${message}`);
     for (const e of b.entries) {
-      if (e.state.kind === 'inflight') {
-        this.#server.send(e.state.peerId, { type: 'cancel', jobId: e.task.jobId, shardId: e.task.shardId, reason: 'batch failed' }).catch(() => {});
-        this.#free(e.state.peerId, keyOf(e.task.jobId, e.task.shardId));
+      for (const peerId of [...e.leases.keys()]) {
+        this.#server.send(peerId, { type: 'cancel', jobId: e.task.jobId, shardId: e.task.shardId, reason: 'batch failed' }).catch(() => {});
+        this.#release(e, peerId);
       }
     }
     b.reject(new BatchError(message));
@@ -270,48 +503,110 @@ export class Scheduler {
 
   #retry(b: Batch, e: Entry, why: string): void {
     const max = b.opts.maxAttempts ?? 5;
-    if (e.attempts >= max) return this.#fail(b, `shard ${e.task.shardId} of job ${e.task.jobId} failed ${e.attempts} times; last: ${why}`);
-    this.#log.warn(`scheduler: retrying shard ${e.task.shardId} of job ${e.task.jobId} (attempt ${e.attempts} of ${max} failed: ${why})`);
-    e.state = { kind: 'pending' };
+    e.failures++;
+    if (e.failures >= max) return this.#fail(b, `shard ${e.task.shardId} of job ${e.task.jobId} failed ${e.failures} times; last: ${why}`);
+    this.#log.warn(`scheduler: retrying shard ${e.task.shardId} of job ${e.task.jobId} (attempt ${e.failures} of ${max} failed: ${why})`);
+    e.done = false;
     e.partial = 0;
+    e.opinions.clear();
+    this.#dispatch();
+  }
+
+  /** Disconnects a worker and refuses it from now on; its unverified work is redone or, if merged, fails the batch. */
+  #quarantine(peerId: string, why: string): void {
+    if (this.#quarantined.has(peerId)) return;
+    this.#quarantined.set(peerId, why);
+    this.faults.quarantined++;
+    this.#log.warn(`scheduler: quarantining worker '${peerId}': ${why}`);
+    this.#server.refuse(peerId, `worker '${peerId}' is quarantined: ${why}`);
+    this.#running.delete(peerId);
+    const b = this.#batch;
+    if (!b) return;
+    const tainted: number[] = [];
+    for (const e of b.entries) {
+      if (e.leases.has(peerId)) this.#release(e, peerId);
+      e.opinions.delete(peerId);
+      if (e.done && e.acceptedFrom.length === 1 && e.acceptedFrom[0] === peerId) tainted.push(e.task.shardId);
+    }
+    if (tainted.length > 0) {
+      return this.#fail(b, `worker '${peerId}' was quarantined (${why}), and its unverified results for shards ${tainted.join(', ')} of job ${b.entries[0]!.task.jobId} were already taken; start the job again with a larger --verify`);
+    }
     this.#dispatch();
   }
 
   async #onResult(m: Result, p: PeerInfo): Promise<void> {
     const { jobId, shardId } = m.result;
     const key = keyOf(jobId, shardId);
+    if (this.#quarantined.has(p.id)) return;
+    if (!this.#leased.get(key)?.has(p.id)) {
+      // Item 3 of issue 11: a worker may only complete shards it was given.
+      this.faults.unleased++;
+      this.#stat(p.id).unleased++;
+      this.#log.warn(`scheduler: refusing a result for shard ${shardId} of job ${jobId} from '${p.id}': it never held that shard's lease (${this.faults.unleased} refused so far)`);
+      return;
+    }
+    this.#slow.delete(p.id); // it answers
     const b = this.#batch;
     const e = b?.byKey.get(key);
     if (!b || !e || b.failed) {
       this.#log.info(`scheduler: ignoring a result for shard ${shardId} of job ${jobId} from '${p.id}': not part of the running batch`);
-      this.#free(p.id, key);
+      this.#running.get(p.id)?.delete(key);
       return this.#dispatch();
     }
-    if (e.state.kind === 'done') {
+    const lease = this.#release(e, p.id);
+    if (e.done) {
       this.#log.info(`scheduler: ignoring a duplicate result for shard ${shardId} of job ${jobId} from '${p.id}'`);
-      this.#free(p.id, key);
       return this.#dispatch();
     }
-    const prev = e.state;
-    if (prev.kind === 'inflight' && prev.peerId !== p.id) {
-      // Another worker holds it (we reassigned after losing p, which came back): first result wins.
-      this.#server.send(prev.peerId, { type: 'cancel', jobId, shardId, reason: `result already received from '${p.id}'` }).catch(() => {});
-      this.#free(prev.peerId, key);
+    if (lease) {
+      let d = this.#durations.get(e.leaseGroup);
+      if (!d) this.#durations.set(e.leaseGroup, (d = []));
+      d.push(Date.now() - lease.since);
+      if (d.length > 64) d.shift();
     }
-    this.#free(p.id, key);
-    e.state = { kind: 'done' };
+    let accepted = m.result;
+    if (e.verify) {
+      e.opinions.set(p.id, { digest: resultDigest(m.result), result: m.result });
+      const groups = new Map<string, string[]>();
+      for (const [id, o] of e.opinions) groups.set(o.digest, [...(groups.get(o.digest) ?? []), id]);
+      const agreed = [...groups.entries()].find(([, ids]) => ids.length >= 2);
+      if (!agreed) {
+        if (e.opinions.size >= 2) {
+          this.faults.verifyMismatches++;
+          this.#log.warn(`scheduler: verify: shard ${shardId} of job ${jobId}: the results of ${[...e.opinions.keys()].map((k) => `'${k}'`).join(' and ')} differ; asking another worker to decide`);
+        }
+        return this.#dispatch();
+      }
+      const [digest, ids] = agreed;
+      for (const [id, o] of [...e.opinions]) {
+        if (o.digest === digest) continue;
+        this.#stat(id).mismatches++;
+        this.#quarantine(id, `its result for shard ${shardId} of job ${jobId} differs from the bit-identical results of ${ids.map((k) => `'${k}'`).join(' and ')}`);
+        if (b.failed) return;
+      }
+      this.faults.verified++;
+      accepted = e.opinions.get(ids[0]!)!.result;
+      e.acceptedFrom = ids;
+    } else {
+      e.acceptedFrom = [p.id];
+    }
+    for (const other of [...e.leases.keys()]) {
+      // First result wins: the other leases (re-executions, verifications) are cancelled.
+      this.#server.send(other, { type: 'cancel', jobId, shardId, reason: `result already received from '${p.id}'` }).catch(() => {});
+      this.#release(e, other);
+    }
+    e.done = true;
     try {
-      await e.task.accept(m.result);
+      await e.task.accept(accepted);
     } catch (err) {
       return this.#retry(b, e, `result from '${p.id}' refused: ${(err as Error).message}`);
     }
-    const st = this.stats.get(p.id);
-    if (st) {
-      st.shards++;
-      st.busyMs += m.result.elapsedMs;
-    }
+    e.opinions.clear();
+    const st = this.#stat(p.id);
+    st.shards++;
+    st.busyMs += m.result.elapsedMs;
     b.done++;
-    while (b.low < b.entries.length && b.entries[b.low]!.state.kind === 'done') b.low++;
+    while (b.low < b.entries.length && b.entries[b.low]!.done) b.low++;
     this.#report(b);
     if (b.done === b.entries.length) return b.resolve();
     this.#dispatch();
@@ -319,32 +614,30 @@ export class Scheduler {
 
   #onShardError(m: ShardError, p: PeerInfo): void {
     const key = keyOf(m.jobId, m.shardId);
-    this.#free(p.id, key);
     const b = this.#batch;
     const e = b?.byKey.get(key);
-    if (!b || !e || e.state.kind !== 'inflight' || e.state.peerId !== p.id) return this.#dispatch();
+    if (!b || !e || !e.leases.has(p.id) || e.done) {
+      this.#running.get(p.id)?.delete(key);
+      return this.#dispatch();
+    }
+    this.#release(e, p.id);
+    this.#slow.delete(p.id);
     const why = `'${p.id}' reported ${m.code}: ${m.message}`;
     if (m.code === 'model-mismatch') {
       this.#banned.add(p.id);
-      e.attempts--;
       this.#log.warn(`scheduler: no more shards for worker '${p.id}': ${m.message}`);
-      e.state = { kind: 'pending' };
       return this.#dispatch();
     }
-    if (m.code === 'cancelled') {
-      e.attempts--;
-      e.state = { kind: 'pending' };
-      return this.#dispatch();
-    }
+    if (m.code === 'cancelled') return this.#dispatch();
     if (!m.retryable) return this.#fail(b, `shard ${m.shardId} of job ${m.jobId} failed: ${why}`);
     this.#retry(b, e, why);
   }
 
-  #onProgress(m: Progress): void {
+  #onProgress(m: Progress, p: PeerInfo): void {
     const b = this.#batch;
     const e = b?.byKey.get(keyOf(m.jobId, m.shardId));
-    if (!b || !e || e.state.kind !== 'inflight') return;
-    e.partial = m.done;
+    if (!b || !e || e.done || !e.leases.has(p.id)) return;
+    e.partial = Math.max(e.partial, m.done);
     this.#report(b);
   }
 
@@ -352,7 +645,7 @@ export class Scheduler {
     let inFlight = 0;
     let partial = 0;
     for (const e of b.entries) {
-      if (e.state.kind === 'inflight') {
+      if (!e.done && e.leases.size > 0) {
         inFlight++;
         partial += e.partial;
       }
