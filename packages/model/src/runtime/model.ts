@@ -3,7 +3,7 @@
 // and greedy generation.
 import { Gpu, argmax, crossEntropy, embedding, scatterRows, type Recorder, type Tensor } from '@mtv/kernels';
 import type { LlavaConfig } from '../config/index.js';
-import { decodeImage, loadPreprocessorConfig, preprocessImage, type PreprocessorConfig, type RgbImage } from '../image/index.js';
+import { decodeImage, loadPreprocessorConfig, preprocessImage, processorPixelLimit, type PreprocessorConfig, type RgbImage } from '../image/index.js';
 import { buildPrompt } from '../prompt/index.js';
 import { loadTokenizer, type TextTokenizer } from '../tokenizer/index.js';
 import { openCheckpoint, type Checkpoint } from '../weights/index.js';
@@ -123,7 +123,8 @@ export class LlavaModel {
       pixels = new Float32Array(images.length * size);
       for (let i = 0; i < images.length; i++) {
         const src = images[i]!;
-        const img = typeof src === 'string' || src instanceof Uint8Array ? await decodeImage(src) : src;
+        // Refused from the header above the pixel limit ($MTV_MAX_IMAGE_PIXELS, else what the processor can use).
+        const img = typeof src === 'string' || src instanceof Uint8Array ? await decodeImage(src, { processorLimit: processorPixelLimit(this.preprocessor) }) : src;
         const pv = await preprocessImage(img, this.preprocessor);
         if (pv.data.length !== size) {
           throw new Error(`image ${i} (${img.source}) preprocesses to ${pv.shape.join('x')}, but the vision tower expects 3x${c.vision.imageSize}x${c.vision.imageSize}`);

@@ -106,18 +106,23 @@ export class Checkpoint {
     const words = await s.file.readF16Packed(s.diskName);
     const n = s.file.info(s.diskName).shape.reduce((x, y) => x * y, 1);
     const i = firstNonFiniteF16Packed(words, n);
+    if (i >= 0 && s.file.info(s.diskName).dtype !== 'F16') {
+      // Non-finite at the source, or a finite value that overflowed the rounding to f16?
+      const src = (await s.file.readF32(s.diskName))[i]!;
+      this.checkFinite(s, i, () => (Number.isFinite(src) ? `${src}, which overflows f16` : String(src)), Number.isFinite(src));
+    }
     this.checkFinite(s, i, () => {
       const h = (words[i >> 1]! >>> ((i & 1) * 16)) & 0xffff;
       return (h & 0x3ff) !== 0 ? 'NaN' : h & 0x8000 ? '-Infinity' : 'Infinity';
-    }, true);
+    }, false);
     return words;
   }
 
-  private checkFinite(s: Stored, index: number, value: () => string, asF16: boolean): void {
+  private checkFinite(s: Stored, index: number, value: () => string, overflowedF16: boolean): void {
     if (index < 0) return;
     const info = s.file.info(s.diskName);
-    const overflow = asF16 && info.dtype !== 'F16'
-      ? ` after rounding ${info.dtype} to f16 (values beyond ±65504 overflow f16; --weights f32 keeps them)`
+    const overflow = overflowedF16
+      ? ` when rounded to f16 for the device (f16 holds up to ±65504; --weights f32 keeps it)`
       : '';
     throw new CheckpointError(s.file.path, s.diskName,
       `element ${index} of ${info.shape.reduce((x, y) => x * y, 1)} (shape ${fmt(info.shape)}, ${info.dtype}) is ${value()}${overflow}; weights must be finite`);
