@@ -148,9 +148,23 @@ describe('mtv CLI', () => {
     it('NaN activations name the round, layer and head', async () => {
       const dir = join(fx.root, 'nan-model');
       await cp(fx.modelDir, dir, { recursive: true });
-      await poisonTensor(dir, /layers\.0\.self_attn\.v_proj\.weight$/, Number.POSITIVE_INFINITY);
-      expectOneLineError(await run('extract', '--model', dir, '--data', fx.qaFile, '--format', 'jsonl', '--shots', '1', '--rounds', '1', '--out', art('x.safetensors')),
+      // Finite f32 weights that overflow in the attention (non-finite weights are refused at load, below).
+      await poisonTensor(dir, /layers\.0\.self_attn\.v_proj\.weight$/, 3e38);
+      expectOneLineError(await run('extract', '--model', dir, '--weights', 'f32', '--data', fx.qaFile, '--format', 'jsonl', '--shots', '1', '--rounds', '1', '--out', art('x.safetensors')),
         /extract: round 0 \(query .*\): ActivationSums\.add: non-finite value (NaN|-?Infinity) at layer 0, head 0, dim 0/);
+      // ... and as f16 weights they overflow at load, named (issue 11 item 6).
+      expectOneLineError(await run('extract', '--model', dir, '--data', fx.qaFile, '--format', 'jsonl', '--shots', '1', '--rounds', '1', '--out', art('x.safetensors')),
+        /tensor '.*layers\.0\.self_attn\.v_proj\.weight': element 0 of \d+ .* is [\d.]+e\+38, which overflows f16 when rounded/);
+    });
+
+    it('NaN or Inf weights are refused at load, naming the tensor, before any work (issue 11 item 6)', async () => {
+      const dir = join(fx.root, 'inf-model');
+      await cp(fx.modelDir, dir, { recursive: true });
+      const name = await poisonTensor(dir, /layers\.1\.mlp\.up_proj\.weight$/, Number.NaN);
+      for (const weights of ['f16', 'f32']) {
+        expectOneLineError(await run('eval', '--model', dir, '--weights', weights, '--data', fx.qaFile, '--format', 'jsonl', '--modes', 'zero-shot', '-n', '2'),
+          new RegExp(`model\\.safetensors: tensor '${name.replace(/\./g, '\\.')}': element 0 of \\d+ \\(shape .*\\) is NaN; weights must be finite`));
+      }
     });
 
     it('mtv modes without an artifact, artifact without heads, bad option values', async () => {

@@ -73,11 +73,12 @@ describe('extract', () => {
   it('names the layer and head of non-finite activations', async () => {
     const dir = join(fx.root, 'nan-model');
     await cp(fx.modelDir, dir, { recursive: true });
-    const poisoned = await poisonTensor(dir, /layers\.1\.self_attn\.v_proj\.weight$/, Number.NaN);
+    // Finite weights that overflow f32 in the attention (NaN weights are refused at load).
+    const poisoned = await poisonTensor(dir, /layers\.1\.self_attn\.v_proj\.weight$/, 3e38);
     expect(poisoned).toMatch(/layers\.1/);
     const bad = await LlavaModel.load(dir, { gpu, weightDtype: 'f32' });
     try {
-      await expect(extract(bad, fx.qa, { seed: 0, shots: 1, rounds: 1, shardSize: 1 })).rejects.toThrow(/round 0 .*non-finite value NaN at layer 1, head 0, dim 0/);
+      await expect(extract(bad, fx.qa, { seed: 0, shots: 1, rounds: 1, shardSize: 1 })).rejects.toThrow(/round 0 .*non-finite value (NaN|-?Infinity) at layer 1, head 0, dim 0/);
     } finally {
       await bad.close();
     }

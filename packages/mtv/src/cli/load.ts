@@ -1,5 +1,5 @@
 // Loading what the commands need, with the checks that turn bad input into one clear message.
-import { LlavaModel, type WeightDtype } from '@mtv/model';
+import { LlavaModel, decodeImage, type WeightDtype } from '@mtv/model';
 import { readArtifact } from '../artifact/io.js';
 import type { MtvArtifact } from '../artifact/types.js';
 import { loadDataset } from '../datasets/load.js';
@@ -22,7 +22,14 @@ export async function openModel(io: CliIo, dir: string, weights: string | undefi
 
 export async function openDataset(o: DataOptions, file = o.data): Promise<Dataset> {
   if (!isDatasetFormat(o.format)) throw new CliError(`unknown format '${o.format}'; formats: ${DATASET_FORMATS.join(', ')}`);
-  return loadDataset({ file, format: o.format, ...(o.root ? { root: o.root } : {}), onBadImage: o.onBadImage ?? 'fail' });
+  // Skipping needs to know which images are bad before the run: each is decoded once here (within the
+  // pixel limit, so a decompression bomb is skipped from its header). 'fail' only checks the files exist
+  // and fails, naming the image, when one cannot be decoded.
+  const skip = o.onBadImage === 'skip';
+  return loadDataset({
+    file, format: o.format, ...(o.root ? { root: o.root } : {}), onBadImage: o.onBadImage ?? 'fail',
+    ...(skip ? { checkImages: 'decode' as const, decoder: (p: string) => decodeImage(p) } : {}),
+  });
 }
 
 /** An artifact checked against the model it will be used with (hash and head shape). */

@@ -50,7 +50,15 @@ export const addCommon = (c: Command): Command =>
   c.option('--json', 'machine-readable JSON on stdout').option('-q, --quiet', 'no progress bars on stderr');
 
 export const addModel = (c: Command): Command =>
-  c.requiredOption('-m, --model <dir>', 'Hugging Face LLaVA model directory').option('--weights <dtype>', 'matmul weights on the device: f16 (default) or f32');
+  c.requiredOption('-m, --model <dir>', 'Hugging Face LLaVA model directory').option('--weights <dtype>', 'matmul weights on the device: f16 (default) or f32')
+    .option('--max-image-pixels <n>', 'refuse images over n pixels from their header, before decoding (default: $MTV_MAX_IMAGE_PIXELS, else the processor\'s need capped at Pillow\'s 89478485)', maxPixelsArg);
+
+/** --max-image-pixels: also set in the environment, where every image decode of this process (and its children) reads it. */
+const maxPixelsArg = (v: string): number => {
+  const n = intArg(1)(v);
+  process.env.MTV_MAX_IMAGE_PIXELS = String(n);
+  return n;
+};
 
 export const addData = (c: Command, flag = '--data <file>'): Command =>
   c.requiredOption(flag, 'dataset file')
