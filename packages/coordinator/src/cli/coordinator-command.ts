@@ -82,6 +82,9 @@ export async function runCoordinatorCli(argv: readonly string[]): Promise<number
   const lease = { initialMs: positive('lease-initial-ms', f.leaseInitialMs), floorMs: positive('lease-floor-ms', f.leaseFloorMs), factor: positive('lease-factor', f.leaseFactor) };
   const verify = Number(f.verify);
   if (!(verify >= 0 && verify <= 1)) throw new Error(`--verify must be a fraction between 0 and 1, got '${f.verify}'`);
+  if (verify > 0 && !(Number(f.workers) >= 2)) {
+    throw new Error(`--verify ${f.verify} re-executes shards on a different worker: it needs --workers 2 or more (3 or more to tell which of two differing workers is wrong)`);
+  }
   const coordinator = new FleetCoordinator({
     host: f.host, port: Number(f.port), ...(token ? { token } : {}),
     heartbeatMs: Number(f.heartbeatMs), heartbeatMisses: Number(f.heartbeatMisses), logger, lease, verify,

@@ -571,9 +571,13 @@ export class Scheduler {
       for (const [id, o] of e.opinions) groups.set(o.digest, [...(groups.get(o.digest) ?? []), id]);
       const agreed = [...groups.entries()].find(([, ids]) => ids.length >= 2);
       if (!agreed) {
+        const others = [...this.#running.keys()].filter((id) => !e.opinions.has(id) && !this.#banned.has(id)).length;
+        const waiting = others === 0 ? `; no other worker is connected: waiting for one` : '';
         if (e.opinions.size >= 2) {
           this.faults.verifyMismatches++;
-          this.#log.warn(`scheduler: verify: shard ${shardId} of job ${jobId}: the results of ${[...e.opinions.keys()].map((k) => `'${k}'`).join(' and ')} differ; asking another worker to decide`);
+          this.#log.warn(`scheduler: verify: shard ${shardId} of job ${jobId}: the results of ${[...e.opinions.keys()].map((k) => `'${k}'`).join(' and ')} differ; asking another worker to decide${waiting}`);
+        } else if (waiting) {
+          this.#log.warn(`scheduler: verify: shard ${shardId} of job ${jobId} needs a second worker to re-execute it${waiting}`);
         }
         return this.#dispatch();
       }
