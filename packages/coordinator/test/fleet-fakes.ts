@@ -69,7 +69,7 @@ export function fakeResult(shard: Shard): ShardResult {
   };
 }
 
-export type Behaviour = 'ok' | 'hang' | 'duplicate' | 'nan' | 'fail';
+export type Behaviour = 'ok' | 'hang' | 'duplicate' | 'nan' | 'fail' | 'lie';
 
 export interface FakeWorkerOptions {
   readonly port: number;
@@ -113,6 +113,7 @@ export class FakeWorker {
     }
     const result = fakeResult(shard);
     if (b === 'nan' && result.kind === 'extract') result.sum[0] = Number.NaN;
+    if (b === 'lie' && result.kind === 'extract') result.sum[0]! *= 2; // finite, well-formed, wrong
     this.sent.push(result);
     await this.conn.send({ type: 'result', result }).catch(() => {});
     if (b === 'duplicate') await this.conn.send({ type: 'result', result }).catch(() => {});

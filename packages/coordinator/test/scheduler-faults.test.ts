@@ -160,4 +160,16 @@ describe('--verify', () => {
     cleanup.push(() => again.close());
     await expect(again.start()).rejects.toThrow(/rejected \(refused\): worker 'liar' is quarantined/);
   });
+
+  it('--verify 0.5: a liar caught after one of its unverified results was merged fails the job instead of finishing with it', async () => {
+    // Under seed 7, shards 0-2 of taint.extract are not verified and shard 3 is.
+    expect([0, 1, 2, 3].map((i) => verifiedShard({ fraction: 0.5, seed: 7 }, 'taint.extract', i))).toEqual([false, false, false, true]);
+    const { c, port, log } = await coordinator({ verify: 0.5 });
+    await worker({ port, id: 'liar', behaviour: () => 'lie', delay: () => 1 });
+    await worker({ port, id: 'a', delay: () => 20 });
+    await worker({ port, id: 'b', delay: () => 20 });
+    await expect(c.run({ spec: spec('taint'), minWorkers: 3 })).rejects.toThrow(/worker 'liar' was quarantined .* its unverified results for shards [\d, ]+ of job taint\.extract were already taken/);
+    expect(c.scheduler(HASH).quarantined.has('liar')).toBe(true);
+    expect(log.lines.join('\n')).toMatch(/verify: shard \d+ of job taint\.extract: the results of .*'liar'.* differ/);
+  });
 });
