@@ -3,7 +3,7 @@
 // libraries Dawn's OpenGL ES backend needs on GPU-less hosts, and the TypeScript build.
 // Every step is skipped when already done, so `npm start` / `npm test` stay fast.
 import { execSync, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
@@ -35,7 +35,25 @@ if (stale) {
   // `npm install`, not `npm ci`: npm 11 leaves other platforms' optional binaries (e.g. turbo's
   // darwin/windows packages) out of a lockfile written on Linux, and `npm ci` then refuses it as out
   // of sync. `npm install` still installs the locked versions.
-  run('npm', ['install', '--no-audit', '--no-fund']);
+  // `--no-save`: install exactly what package-lock.json says and never rewrite the committed file.
+  run('npm', ['install', '--no-audit', '--no-fund', '--no-save']);
+}
+
+// 2b. The workspaces' bins (`mtv`, `mtv-coordinator`, `mtv-worker`, `mtv-demo`) in node_modules/.bin.
+// They are committed launchers (packages/coordinator/bin, apps/worker/bin), so npm links them at
+// install; a node_modules from before that (links to dist/ files that did not exist yet, or none) is
+// re-linked here without reinstalling anything.
+const BINS = { mtv: 'packages/coordinator/bin/mtv.js', 'mtv-coordinator': 'packages/coordinator/bin/mtv-coordinator.js', 'mtv-worker': 'apps/worker/bin/mtv-worker.js', 'mtv-demo': 'apps/worker/bin/mtv-demo.js' };
+const binOk = (name, target) => {
+  try {
+    return realpathSync(join(root, 'node_modules', '.bin', name)) === realpathSync(join(root, target));
+  } catch {
+    return false;
+  }
+};
+if (Object.entries(BINS).some(([name, target]) => !binOk(name, target))) {
+  log('linking the mtv, mtv-coordinator, mtv-worker and mtv-demo commands into node_modules/.bin');
+  run('npm', ['rebuild', '--ignore-scripts', '--no-audit', '--no-fund', '@mtv/coordinator', '@mtv/worker']);
 }
 
 // 3. System libraries for Dawn's OpenGL ES backend over Mesa llvmpipe (Linux only).

@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { FleetCoordinator, ProgressView, exitWhenDone, formatResultTable, parseJobSpec, readModelInfo, type Logger } from '@mtv/coordinator';
+import { exitOnBrokenPipe } from '@mtv/kernels';
 import { writeTinyCheckpoint } from '@mtv/model';
 import { SUB_TASKS, writeDataset, type SubTask } from '@mtv/toy';
 
@@ -32,6 +33,8 @@ interface Flags {
   model?: string;
   out: string;
   seed: string;
+  resume: boolean;
+  fresh: boolean;
 }
 
 function program(): Command {
@@ -48,7 +51,9 @@ function program(): Command {
     .option('--sub-task <name>', `the task-inference attribute: ${SUB_TASKS.join(', ')}`, 'colour')
     .option('--model <dir>', 'model directory (default: packages/toy/demo-model)')
     .option('--out <dir>', 'where data, checkpoints, logs and the artifact go', '.mtv-demo')
-    .option('--seed <n>', 'seed of the data and the run', '1');
+    .option('--seed <n>', 'seed of the data and the run', '1')
+    .option('--resume', 'continue the job checkpointed in <out>/state (after an interrupted run)', false)
+    .option('--fresh', 'discard an unfinished checkpoint in <out>/state and start again', false);
 }
 
 const log = (m: string): void => void process.stderr.write(`${m}\n`);
@@ -75,11 +80,16 @@ function spawnWorker(i: number, url: string, model: string, threads: number, log
 
 export async function runDemo(argv: readonly string[]): Promise<number> {
   const f = program().parse([...argv], { from: 'user' }).opts<Flags>();
+  if (f.resume && f.fresh) throw new Error('give one of --resume or --fresh, not both');
   if (!(SUB_TASKS as readonly string[]).includes(f.subTask)) throw new Error(`--sub-task must be one of ${SUB_TASKS.join(', ')}, got '${f.subTask}'`);
   const out = resolve(f.out);
   const seed = Number(f.seed);
   const shots = Number(f.shots);
   const nWorkers = Number(f.workers);
+  // `--workers 0` would wait for a fleet that never comes.
+  for (const [flag, v] of [['--workers', f.workers], ['--threads', f.threads]] as const) {
+    if (!/^\d+$/.test(v.trim()) || Number(v) < 1) throw new Error(`${flag} must be a positive integer, got '${v}'`);
+  }
   await mkdir(out, { recursive: true });
   const { dir: model, fallback } = await chooseModel(f, out);
   const subTask = f.subTask as SubTask;
@@ -126,7 +136,8 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
   const view = new ProgressView(process.stderr);
   const t0 = Date.now();
   try {
-    const result = await Promise.race([coordinator.run({ spec, stateDir, minWorkers: nWorkers, emit: view.onEvent }), mismatch, ...died]);
+    // A finished job's checkpoint is replaced by a new run; an unfinished one needs --resume or --fresh.
+    const result = await Promise.race([coordinator.run({ spec, stateDir, resume: f.resume, fresh: f.fresh || 'finished', minWorkers: nWorkers, emit: view.onEvent }), mismatch, ...died]);
     view.stop();
     process.stdout.write(`\nMTV on the toy task-inference task (${subTask}): ${nWorkers} worker(s), total ${((Date.now() - t0) / 1000).toFixed(1)} s\n\n`);
     process.stdout.write(`${formatResultTable(result)}\n`);
@@ -142,5 +153,6 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  exitOnBrokenPipe();
   exitWhenDone('demo', runDemo(process.argv.slice(2)));
 }

@@ -12,3 +12,4 @@ export * from './rollouts/index.js';
 export * from './apply/index.js';
 export * from './evaluate/index.js';
 export * from './cli/index.js';
+export * from './io/index.js';

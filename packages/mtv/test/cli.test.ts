@@ -87,7 +87,7 @@ describe('mtv CLI', () => {
     const ev = await run('eval', ...common(), '--artifact', art('b.safetensors'), '--shots', '2', '-n', '2', '--max-new-tokens', '2', '--predictions', preds, '--json');
     expect(ev.code, ev.err).toBe(0);
     const evj = JSON.parse(ev.out) as { summaries: { mode: string; n: number }[] };
-    expect(evj.summaries.map((s) => [s.mode, s.n])).toEqual([['zero-shot', 2], ['icl', 2], ['mtv', 2], ['mtv-icl', 2]]);
+    expect(evj.summaries.map((s) => [s.mode, s.n])).toEqual([['zero-shot', 2], ['icl', 2], ['mtv', 2], ['mtv+icl', 2]]);
     const lines = (await readFile(preds, 'utf8')).trim().split('\n').map((s) => JSON.parse(s) as { mode: string; prediction: string });
     expect(lines).toHaveLength(8);
     const evText = await run('eval', ...common(), '--modes', 'zero-shot', '-n', '1', '--max-new-tokens', '1');

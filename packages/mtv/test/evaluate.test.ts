@@ -48,14 +48,14 @@ describe('evaluate', () => {
     const report = await evaluate(model, fx.qa, { modes: EVAL_MODES, shots: 2, n: 3, seed: 1, vector, maxNewTokens: 3, onRecord: (r) => { recs.push(r); } });
     expect(report.records).toEqual(recs);
     expect(recs.length).toBe(12);
-    expect(report.summaries.map((s) => s.mode)).toEqual(['zero-shot', 'icl', 'mtv', 'mtv-icl']);
+    expect(report.summaries.map((s) => s.mode)).toEqual(['zero-shot', 'icl', 'mtv', 'mtv+icl']);
     for (const s of report.summaries) {
       expect(s.n).toBe(3);
       expect(s.metric).toBe('vqa');
       expect(s.interval).toBe('normal');
       expect(s.lower).toBeLessThanOrEqual(s.accuracy);
       expect(s.upper).toBeGreaterThanOrEqual(s.accuracy);
-      expect(s.shots).toBe(s.mode === 'icl' || s.mode === 'mtv-icl' ? 2 : 0);
+      expect(s.shots).toBe(s.mode === 'icl' || s.mode === 'mtv+icl' ? 2 : 0);
       const mine = recs.filter((r) => r.mode === s.mode);
       expect(s.accuracy).toBeCloseTo(mine.reduce((a, r) => a + r.score, 0) / 3, 12);
     }
@@ -69,7 +69,7 @@ describe('evaluate', () => {
     }
     const table = formatSummaryTable(report.summaries);
     expect(table.split('\n')).toHaveLength(6);
-    expect(table).toMatch(/mtv-icl\s+2\s+vqa\s+3\s/);
+    expect(table).toMatch(/mtv\+icl\s+2\s+vqa\s+3\s/);
   });
 
   it('scores 2-way style items by option letter with Wilson intervals', async () => {

@@ -1,7 +1,7 @@
 // The coordinator command: flags, serving, the job, the closing table. Returns an exit code.
-import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
+import { checkOutputs, writeFileAtomic } from '@mtv/mtv';
 import { FleetCoordinator } from '../fleet/index.js';
 import { LEASE_DEFAULTS } from '../scheduler/index.js';
 import type { PipelineResult } from '../jobs/index.js';
@@ -18,6 +18,7 @@ interface ServeFlags extends SpecFlags {
   token?: string;
   state?: string;
   resume: boolean;
+  fresh: boolean;
   workers: string;
   heartbeatMs: string;
   heartbeatMisses: string;
@@ -40,6 +41,7 @@ export function coordinatorProgram(): Command {
     .option('--token <secret>', 'shared secret workers must present (default: $MTV_TOKEN)')
     .option('--state <dir>', 'checkpoint directory (default: .mtv-fleet/<job id>)')
     .option('--resume', 'continue the job checkpointed in --state', false)
+    .option('--fresh', 'discard a checkpoint in --state and start the job again (without it, an existing checkpoint is refused)', false)
     .option('--workers <n>', 'wait for this many workers before starting', '1')
     .option('--heartbeat-ms <n>', 'ping period', '5000')
     .option('--heartbeat-misses <n>', 'unanswered pings before a worker is dropped and its shards reassigned', '3')
@@ -74,12 +76,22 @@ export async function runCoordinatorCli(argv: readonly string[]): Promise<number
   const provisionalId = f.jobId ?? 'job';
   const stateDir = resolve(f.state ?? `.mtv-fleet/${provisionalId}`);
   const spec = await specFromFlags(f, stateDir);
+  if (f.resume && f.fresh) throw new Error('give one of --resume (continue the checkpoint) or --fresh (discard it), not both');
+  // Outputs never overwrite inputs, and are proven writable before any work (issue 11 item 4).
+  await checkOutputs([{ flag: '--out', path: spec.out }, { flag: '--json', path: f.json }], [
+    { flag: '--data', path: spec.data.file }, { flag: '--root', path: spec.data.root, dir: true },
+    { flag: '--eval-data', path: spec.evalData?.file }, { flag: '--root', path: spec.evalData?.root, dir: true },
+    { flag: '--model', path: f.model, dir: true }, { flag: '--job', path: f.job },
+    { flag: '--state (its checkpoint)', path: resolve(stateDir, 'job-state.msgpack') },
+  ]);
   const positive = (name: string, v: string): number => {
     const n = Number(v);
     if (!(Number.isFinite(n) && n > 0)) throw new Error(`--${name} must be a positive number, got '${v}'`);
     return n;
   };
   const lease = { initialMs: positive('lease-initial-ms', f.leaseInitialMs), floorMs: positive('lease-floor-ms', f.leaseFloorMs), factor: positive('lease-factor', f.leaseFactor) };
+  // `--workers 0` would start a job no worker is waited for.
+  if (!/^\d+$/.test(f.workers.trim()) || Number(f.workers) < 1) throw new Error(`--workers must be a positive integer, got '${f.workers}'`);
   const verify = Number(f.verify);
   if (!(verify >= 0 && verify <= 1)) throw new Error(`--verify must be a fraction between 0 and 1, got '${f.verify}'`);
   if (verify > 0 && !(Number(f.workers) >= 2)) {
@@ -94,7 +106,8 @@ export async function runCoordinatorCli(argv: readonly string[]): Promise<number
   process.stderr.write(`MTV_COORDINATOR_LISTENING ws://${address.host}:${address.port}\n`);
   const stop = (signal: string): void => {
     logger.warn(`coordinator: ${signal}: closing (the job continues with --resume)`);
-    void coordinator.close({ reason: `coordinator stopped (${signal})`, reconnect: true }).finally(() => process.exit(130));
+    // The shell's convention: 128 + the signal's number (SIGINT 2 -> 130, SIGTERM 15 -> 143).
+    void coordinator.close({ reason: `coordinator stopped (${signal})`, reconnect: true }).finally(() => process.exit(signal === 'SIGTERM' ? 143 : 130));
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
@@ -102,7 +115,7 @@ export async function runCoordinatorCli(argv: readonly string[]): Promise<number
   let result: PipelineResult;
   try {
     result = await coordinator.run({
-      spec, stateDir, resume: f.resume, checkpointMs: Number(f.checkpointMs), minWorkers: Number(f.workers),
+      spec, stateDir, resume: f.resume, fresh: f.fresh, checkpointMs: Number(f.checkpointMs), minWorkers: Number(f.workers),
       ...(view ? { emit: view.onEvent } : {}),
     });
   } catch (e) {
@@ -112,7 +125,7 @@ export async function runCoordinatorCli(argv: readonly string[]): Promise<number
   }
   view?.stop();
   process.stdout.write(`\n${formatResultTable(result)}\n\nMTV artifact: ${result.artifact}\n`);
-  if (f.json) await writeFile(f.json, `${JSON.stringify(resultJson(result), null, 2)}\n`);
+  if (f.json) await writeFileAtomic(f.json, `${JSON.stringify(resultJson(result), null, 2)}\n`);
   if (!f.keepServing) await coordinator.close({ reason: 'job done', reconnect: false });
   return 0;
 }

@@ -3,6 +3,7 @@
 import { readJsonFile } from '@mtv/model';
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { canonicalEvalMode } from '@mtv/mtv';
 import { EVAL_PHASE_MODES, parseJobSpec, type JobSpec } from '../jobs/index.js';
 import { readModelInfo } from '../fleet/index.js';
 import type { Geometry } from '../protocol/index.js';
@@ -117,7 +118,7 @@ export async function specFromFlags(f: SpecFlags, stateDir: string): Promise<Job
       : null,
     eval: f.eval
       ? {
-          seed, n: int('eval-n', f.evalN), shots: int('eval-shots', f.evalShots ?? f.shots), modes: f.modes.split(',').map((m) => m.trim()).filter(Boolean),
+          seed, n: int('eval-n', f.evalN), shots: int('eval-shots', f.evalShots ?? f.shots), modes: f.modes.split(',').map((m) => m.trim()).filter(Boolean).map((m) => canonicalEvalMode(m) ?? m),
           maxNewTokens: int('max-new-tokens', f.maxNewTokens), shardSize: int('eval-shard-size', f.evalShardSize),
         }
       : null,

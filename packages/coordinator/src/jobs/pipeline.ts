@@ -69,6 +69,11 @@ export interface PipelineOptions {
   readonly stateDir?: string;
   /** Continue from the checkpoint in stateDir (it must be of the same spec). */
   readonly resume?: boolean;
+  /**
+   * Without `resume`, an existing checkpoint in stateDir is refused (its merged work would be lost)
+   * unless this is true (replace it: `--fresh`), or 'finished' (replace only a finished job's).
+   */
+  readonly fresh?: boolean | 'finished';
   /** Least time between extract checkpoints; default 1000 ms (locate/eval checkpoint every step/shard). */
   readonly checkpointMs?: number;
   /** Called once the checkpoint and the datasets are read and checked, before any shard is handed out. */
@@ -77,6 +82,14 @@ export interface PipelineOptions {
 
 function freshState(spec: JobSpec): JobState {
   return { format: JOB_STATE_FORMAT, version: JOB_STATE_VERSION, specHash: specHash(spec), spec, phase: 'extract', extract: null, locate: null, located: null, eval: null, summaries: null, timings: {} };
+}
+
+/** An existing checkpoint met without --resume or --fresh: refused before any work. */
+export class CheckpointExistsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CheckpointExistsError';
+  }
 }
 
 export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult> {
@@ -96,7 +109,15 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     } else if (opts.resume) {
       logger.warn(`coordinator: --resume: no checkpoint at ${store.file}; starting job ${spec.jobId} from scratch`);
     } else if (saved) {
-      logger.warn(`coordinator: replacing the checkpoint at ${store.file} (job ${saved.spec.jobId}); pass --resume to continue it instead`);
+      const replace = opts.fresh === true || (opts.fresh === 'finished' && saved.phase === 'done');
+      if (!replace) {
+        const merged = saved.extract ? `, ${saved.extract.nextShard} extract shards merged` : '';
+        throw new CheckpointExistsError(
+          `${store.file} holds a checkpoint of job ${saved.spec.jobId} (phase ${saved.phase}${merged}${saved.locate ? `, locate step ${saved.locate.step}` : ''}); ` +
+          'pass --resume to continue it, or --fresh to discard it and start again (or give another --state)',
+        );
+      }
+      logger.warn(`coordinator: ${opts.fresh === true ? '--fresh: ' : ''}replacing the checkpoint at ${store.file} (job ${saved.spec.jobId}, phase ${saved.phase})`);
     }
   }
   const save = async (): Promise<void> => {

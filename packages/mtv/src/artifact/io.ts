@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { SafetensorsError, SafetensorsFile, writeSafetensors, type TensorInput } from '@mtv/model';
 import { ActivationSums, type SumsShape } from '../activations/sums.js';
+import { withAtomicFile } from '../io/output-path.js';
 import { ArtifactError, type MtvArtifact, type MtvProvenance } from './types.js';
 
 export const ARTIFACT_FORMAT = 'mtv-artifact';
@@ -53,13 +54,15 @@ export async function writeArtifact(file: string, a: MtvArtifact): Promise<void>
   };
   if (a.logits) tensors.logits = { dtype: 'F32', shape: [L, H], data: a.logits };
   if (a.heads) tensors.heads = { dtype: 'U8', shape: [L, H], data: a.heads };
-  await writeSafetensors(file, tensors, {
+  // Atomic: a temp file in the same directory renamed over `file`, so a failed write never leaves a
+  // half-written artifact or destroys the previous one (issue 11 item 4).
+  await withAtomicFile(file, (tmp) => writeSafetensors(tmp, tensors, {
     format: ARTIFACT_FORMAT,
     version: ARTIFACT_VERSION,
     shape: JSON.stringify([L, H, D]),
     count: String(a.sums.count),
     provenance: JSON.stringify(a.provenance),
-  });
+  }));
 }
 
 export interface ReadArtifactOptions {

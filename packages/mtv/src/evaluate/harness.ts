@@ -11,9 +11,17 @@ import { generateWith, type TaskVector } from '../apply/apply.js';
 import { PipelineError, checkShots, prepare, type TaskData } from '../pipeline/prompts.js';
 import { metricFor, scoreGeneration, scoreInterval, type MetricKind } from './score.js';
 
-export const EVAL_MODES = ['zero-shot', 'icl', 'mtv', 'mtv-icl'] as const;
+/** The canonical spellings, the same in every CLI, the wire protocol and the checkpoint: `mtv+icl`. */
+export const EVAL_MODES = ['zero-shot', 'icl', 'mtv', 'mtv+icl'] as const;
 export type EvalMode = (typeof EVAL_MODES)[number];
 export const isEvalMode = (s: string): s is EvalMode => (EVAL_MODES as readonly string[]).includes(s);
+/** Accepted on input, printed as their canonical mode. */
+export const EVAL_MODE_ALIASES: Readonly<Record<string, EvalMode>> = { 'mtv-icl': 'mtv+icl', 'mtv_icl': 'mtv+icl', 'icl+mtv': 'mtv+icl', '0-shot': 'zero-shot', zeroshot: 'zero-shot' };
+/** The canonical mode a user's spelling names, or null. */
+export const canonicalEvalMode = (s: string): EvalMode | null => {
+  const t = s.trim().toLowerCase();
+  return isEvalMode(t) ? t : (EVAL_MODE_ALIASES[t] ?? null);
+};
 
 export interface EvaluateOptions {
   readonly modes: readonly EvalMode[];
@@ -65,7 +73,7 @@ export interface EvalReport {
   readonly records: readonly EvalRecord[];
 }
 
-const modeShots = (mode: EvalMode, shots: number): number => (mode === 'icl' || mode === 'mtv-icl' ? shots : 0);
+const modeShots = (mode: EvalMode, shots: number): number => (mode === 'icl' || mode === 'mtv+icl' ? shots : 0);
 
 /** ICL shots for query i: `shots` distinct train examples other than the query, from the (seed, i) stream. */
 export function evalShots(train: readonly Example[], query: Example, shots: number, seed: number | string, i: number): Example[] {
@@ -100,7 +108,7 @@ export async function evaluate(model: LlavaModel, data: TaskData, opts: Evaluate
       const k = modeShots(mode, shots);
       const prompt: Prompt = buildPrompt(data.format, { shots: evalShots(train.examples, query, k, seed, i), query, variant }, opts.prompt);
       const prepared = await prepare(model, prompt);
-      const vector = mode === 'mtv' || mode === 'mtv-icl' ? opts.vector! : null;
+      const vector = mode === 'mtv' || mode === 'mtv+icl' ? opts.vector! : null;
       const gen = await generateWith(model, prepared, vector, { maxNewTokens: opts.maxNewTokens ?? 8 });
       const metric = metricFor(data.format, prompt);
       metricOf ??= metric;

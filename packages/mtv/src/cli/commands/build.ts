@@ -9,7 +9,8 @@ import { extract } from '../../extract/extract.js';
 import type { LocatorEvent } from '../../locate/run.js';
 import { runRecord, sumsArtifact, withLocatedHeads } from '../../pipeline/run.js';
 import { locate } from '../../rollouts/locate.js';
-import { progressBar, writeJson, writeLine, type CliIo } from '../io.js';
+import { checkOutputs } from '../../io/output-path.js';
+import { CliError, progressBar, writeJson, writeLine, type CliIo } from '../io.js';
 import { openArtifact, openDataset, openModel } from '../load.js';
 import {
   addCommon, addData, addExtract, addLocate, addModel, locateOptions, shotsFor,
@@ -26,8 +27,28 @@ export async function withModel<T>(io: CliIo, f: ModelFlags, fn: (m: LlavaModel)
   }
 }
 
-async function doExtract(io: CliIo, model: LlavaModel, data: Dataset, f: ExtractFlags & CommonFlags, extend?: MtvArtifact): Promise<MtvArtifact> {
+/** Inputs every build command reads: the model folder, the dataset, its image root. */
+const buildInputs = (f: ModelFlags & DataFlags & { validationData?: string }): { flag: string; path: string | undefined; dir?: boolean }[] => [
+  { flag: '--model', path: f.model, dir: true }, { flag: '--data', path: f.data }, { flag: '--root', path: f.root, dir: true },
+  { flag: '--validation-data', path: f.validationData },
+];
+
+/**
+ * `--extend` adds rounds to an artifact's mean: rounds of another dataset or another number of shots
+ * would silently mix two tasks (or a 4-shot and a 2-shot mean) into one; refused unless --allow-mixed.
+ */
+export function checkExtendRuns(file: string, prev: MtvArtifact, datasetHash: string, shots: number, allowMixed: boolean): void {
+  if (allowMixed) return;
+  const other = prev.provenance.runs.filter((r) => r.shots !== shots || r.datasetHash !== datasetHash);
+  if (other.length === 0) return;
+  const r = other[0]!;
+  const why = [r.shots !== shots ? `${r.shots} shots per round there, ${shots} here` : '', r.datasetHash !== datasetHash ? `dataset ${r.datasetHash.slice(0, 12)} there, ${datasetHash.slice(0, 12)} here` : ''].filter(Boolean).join('; ');
+  throw new CliError(`--extend ${file}: its rounds were extracted with other settings (${why}); mixing them averages different prompts into one mean. Use the same --data and --shots, or pass --allow-mixed to mix them on purpose`);
+}
+
+async function doExtract(io: CliIo, model: LlavaModel, data: Dataset, f: ExtractFlags & CommonFlags & { allowMixed?: boolean; extend?: string }, extend?: MtvArtifact): Promise<MtvArtifact> {
   const shots = shotsFor(data, f.shots);
+  if (extend) checkExtendRuns(f.extend ?? 'artifact', extend, data.hash, shots, f.allowMixed ?? false);
   const firstRound = extend
     ? extend.provenance.runs.filter((r) => String(r.seed) === String(f.seed) && r.datasetHash === data.hash && r.shots === shots).reduce((m, r) => Math.max(m, r.firstRound + r.rounds), 0)
     : 0;
@@ -72,8 +93,10 @@ function report(io: CliIo, f: CommonFlags, out: string, a: MtvArtifact): void {
 export function registerBuild(program: Command, io: CliIo): void {
   addCommon(addExtract(addData(addModel(program.command('extract').description('mean activations of the heads at the last prompt token -> artifact (no heads)')))))
     .requiredOption('-o, --out <file>', 'artifact to write (.safetensors)')
-    .option('--extend <artifact>', 'add these rounds to an existing artifact (rounds continue after its last round of this seed)')
-    .action(async (f: ModelFlags & DataFlags & ExtractFlags & CommonFlags & { out: string; extend?: string }) => {
+    .option('--extend <artifact>', 'add these rounds to an existing artifact (rounds continue after its last round of this seed); -o may name it: it is replaced atomically')
+    .option('--allow-mixed', '--extend: allow rounds of another dataset or another --shots in one mean')
+    .action(async (f: ModelFlags & DataFlags & ExtractFlags & CommonFlags & { out: string; extend?: string; allowMixed?: boolean }) => {
+      await checkOutputs([{ flag: '-o', path: f.out }], [...buildInputs(f), { flag: '--extend', path: f.extend, replaceable: true }]);
       const data = await openDataset(f);
       await withModel(io, f, async (model) => {
         const prev = f.extend ? await openArtifact(f.extend, model) : undefined;
@@ -89,6 +112,8 @@ export function registerBuild(program: Command, io: CliIo): void {
     .option('--seed <seed>', 'locator seed', (v: string) => (/^\d+$/.test(v) ? Number(v) : v), 0)
     .option('--instruction <text>', 'jsonl format: text before the first shot')
     .action(async (f: ModelFlags & DataFlags & LocateFlags & CommonFlags & { artifact: string; out?: string; seed: number | string; instruction?: string }) => {
+      // The default (no -o) updates --artifact in place, atomically: the output keeps all its sums.
+      await checkOutputs([{ flag: f.out ? '-o' : '-a (updated in place)', path: f.out ?? f.artifact }], [...buildInputs(f), { flag: '-a', path: f.artifact, replaceable: true }]);
       const data = await openDataset(f);
       await withModel(io, f, async (model) => {
         const base = await openArtifact(f.artifact, model);
@@ -102,6 +127,7 @@ export function registerBuild(program: Command, io: CliIo): void {
   addCommon(addLocate(addExtract(addData(addModel(program.command('run').description('extract + locate -> artifact (the whole MTV method)'))))))
     .requiredOption('-o, --out <file>', 'artifact to write (.safetensors)')
     .action(async (f: ModelFlags & DataFlags & ExtractFlags & LocateFlags & CommonFlags & { out: string }) => {
+      await checkOutputs([{ flag: '-o', path: f.out }], buildInputs(f));
       const data = await openDataset(f);
       await withModel(io, f, async (model) => {
         const base = await doExtract(io, model, data, f);

@@ -1,10 +1,11 @@
 // `mtv eval`: zero-shot / k-shot ICL / MTV / MTV + k-shot on a dataset, a shot-scaling sweep, or a
 // cross-task grid; per-example JSONL and a summary with n and 95% intervals.
 import { createWriteStream } from 'node:fs';
+import { atomicTarget, checkOutputs } from '../../io/output-path.js';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { taskVector } from '../../apply/apply.js';
-import { evaluate, formatSummaryTable, isEvalMode, EVAL_MODES, type EvalMode, type EvalRecord } from '../../evaluate/harness.js';
+import { canonicalEvalMode, evaluate, formatSummaryTable, EVAL_MODES, type EvalMode, type EvalRecord } from '../../evaluate/harness.js';
 import { crossTask, shotSweep } from '../../evaluate/sweep.js';
 import { CliError, intArg, intListArg, listArg, progressBar, seedArg, writeJson, writeLine, type CliIo } from '../io.js';
 import { openAnnotations, openArtifact, openDataset } from '../load.js';
@@ -45,13 +46,19 @@ export function registerEval(program: Command, io: CliIo): void {
     .option('--cross-artifacts <list>', 'cross-task: comma-separated artifacts, task i = artifact i + dataset i', listArg)
     .option('--cross-data <list>', 'cross-task: comma-separated datasets (same --format)', listArg)
     .action(async (f: EvalFlags) => {
+      await checkOutputs([{ flag: '--predictions', path: f.predictions }], [
+        { flag: '--model', path: f.model, dir: true }, { flag: '--data', path: f.data }, { flag: '--root', path: f.root, dir: true },
+        { flag: '--train-data', path: f.trainData }, { flag: '--annotations', path: f.annotations }, { flag: '-a', path: f.artifact },
+        ...(f.crossArtifacts ?? []).map((p) => ({ flag: '--cross-artifacts', path: p })), ...(f.crossData ?? []).map((p) => ({ flag: '--cross-data', path: p })),
+      ]);
       const data = await openDataset(f);
       const train = f.trainData ? await openDataset(f, f.trainData) : data;
       const annotations = await openAnnotations(f.annotations);
       const shots = shotsFor(data, f.shots);
       const modes: EvalMode[] = (f.modes ?? (f.artifact ? [...EVAL_MODES] : ['zero-shot', 'icl'])).map((m) => {
-        if (!isEvalMode(m)) throw new CliError(`unknown mode '${m}'; modes: ${EVAL_MODES.join(', ')}`);
-        return m;
+        const c = canonicalEvalMode(m);
+        if (!c) throw new CliError(`unknown mode '${m}'; modes: ${EVAL_MODES.join(', ')} (mtv-icl is accepted for mtv+icl)`);
+        return c;
       });
       const prompt = f.instruction ? { prompt: { instruction: f.instruction } } : {};
       const common = { seed: f.seed, shots, maxNewTokens: f.maxNewTokens, ...(f.n ? { n: f.n } : {}), ...(annotations ? { annotations } : {}), ...prompt };
@@ -90,8 +97,11 @@ export function registerEval(program: Command, io: CliIo): void {
           writeLine(io.stdout, formatSummaryTable(points.map((p) => ({ ...p.summary, label: `mtv @ ${p.shotsCompressed} shots (${p.rounds} rounds)` }))));
           return;
         }
-        const out = f.predictions ? createWriteStream(f.predictions) : null;
+        // --predictions is written to a temp file beside it and renamed into place once complete.
+        const target = f.predictions ? await atomicTarget(f.predictions) : null;
+        const out = target ? createWriteStream(target.tmp, { flags: 'wx' }) : null;
         const bar = progressBar(io, 'eval', 1, f.quiet ?? false);
+        let failed: Error | undefined;
         try {
           const report = await evaluate(model, data, {
             ...common, modes, ...(f.trainData ? { train } : {}), ...(art ? { vector: taskVector(art, f.artifact) } : {}),
@@ -101,9 +111,13 @@ export function registerEval(program: Command, io: CliIo): void {
           bar.stop();
           if (f.json) return writeJson(io, { summaries: report.summaries, predictions: f.predictions ?? null });
           writeLine(io.stdout, formatSummaryTable(report.summaries));
+        } catch (e) {
+          failed = e as Error;
+          throw e;
         } finally {
           bar.stop();
           if (out) await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+          if (target) await (failed ? target.abort() : target.commit());
         }
       });
     });
