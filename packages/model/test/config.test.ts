@@ -127,4 +127,12 @@ describe('LLaVA config errors name config.json and the field', () => {
     expect(errorOf(s)).toMatch(/text_config\.use_sliding_window: sliding-window attention is not supported/);
     expect(errorOf({ text_config: { hidden_size: 'big' } })).toMatch(/text_config\.hidden_size: expected an integer >= 1, got "big"/);
   });
+
+  it('an image_token_index outside the vocabulary names the field (issue 11 item 8)', () => {
+    expect(errorOf({ ...clone(LLAVA_15), image_token_index: 99999 })).toBe(
+      'config.json: image_token_index: 99999 is outside the language model\'s vocabulary (text_config.vocab_size 32064: ids 0..32063, or 32064 for an image token appended after it)');
+    expect(errorOf({ ...clone(INTERLEAVE), image_token_index: undefined, image_token_id: 152001 })).toMatch(/^config\.json: image_token_id: 152001 is outside/);
+    expect(parseLlavaConfig({ ...clone(LLAVA_15), image_token_index: 32064 }).imageTokenIndex).toBe(32064);
+    expect(parseLlavaConfig({}).imageTokenIndex).toBe(32000); // LlavaConfig(): 32000 with LlamaConfig's 32000 tokens
+  });
 });

@@ -58,7 +58,7 @@ describe('buildPrompt', () => {
   });
 
   it('rejects an image token that the tokenizer does not map to imageTokenId', () => {
-    expect(() => buildPrompt('<image> cat', { ...opts(1), imageTokenId: ID('cat') })).toThrow("buildPrompt: '<image>' encodes to [3], not to the single image token id 10");
+    expect(() => buildPrompt('<image> cat', { ...opts(1), imageTokenId: ID('cat') })).toThrow("buildPrompt: '<image>' encodes to [3], not to the single image token id 10 (config.json image_token_index)");
     expect(() => buildPrompt('<img> cat', { ...opts(1), imageToken: '<img>' })).toThrow(/'<img>' encodes to \[0\], not to the single image token id 3/);
     // The image id reached by other means than a placeholder (here: the unk id chosen as image id) is caught too.
     expect(() => buildPrompt('<image> zebra', { ...opts(1), imageToken: '<unk>', imageTokenId: ID('<unk>') })).toThrow(/has 0 '<unk>' placeholder/);

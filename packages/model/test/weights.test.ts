@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, rm, writeFile, cp } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile, cp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bf16BitsToF32, roundToF16 } from '@mtv/kernels';
@@ -181,6 +181,28 @@ describe('openCheckpoint errors name the file and the tensor', () => {
     const empty = join(root, 'empty');
     await cp(join(dup, 'config.json'), join(empty, 'config.json'), { recursive: true });
     expect(await openError(empty)).toMatch(/empty: no model\.safetensors and no model\.safetensors\.index\.json/);
+  });
+
+  it('an index naming `..`, `.` or a directory is refused naming the index file, not a bare EISDIR (issue 11 item 8)', async () => {
+    const dir = await tiny({ family: 'clip-llama', shards: 2 });
+    const indexPath = join(dir, 'model.safetensors.index.json');
+    const index = JSON.parse(await readFile(indexPath, 'utf8'));
+    const [name] = Object.keys(index.weight_map as Record<string, string>);
+    for (const bad of ['..', '.']) {
+      await writeFile(indexPath, JSON.stringify({ ...index, weight_map: { ...index.weight_map, [name!]: bad } }));
+      expect(await openError(dir)).toBe(`${indexPath}: weight_map names a file outside the checkpoint directory: '${bad}'`);
+    }
+    await mkdir(join(dir, 'sub.safetensors'));
+    await writeFile(indexPath, JSON.stringify({ ...index, weight_map: { ...index.weight_map, [name!]: 'sub.safetensors' } }));
+    expect(await openError(dir)).toBe(`${indexPath}: weight_map names shard 'sub.safetensors', which is not a regular file in ${dir}`);
+  });
+
+  it('a config.json without text_config is reported as such, not as a projector shape mismatch (issue 11 item 8)', async () => {
+    const dir = await tiny({ family: 'clip-llama' });
+    const cfg = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
+    delete cfg.text_config;
+    await writeFile(join(dir, 'config.json'), JSON.stringify(cfg));
+    expect(await openError(dir)).toMatch(new RegExp(`^${join(dir, 'config.json').replace(/\./g, '\\.')}: has no text_config, so LlamaConfig\\(\\) \\(hidden_size 4096, 32 layers, vocab_size 32000\\) was assumed, and the weights do not match: .*; add the model's text_config to config\\.json$`));
   });
 
   it('a corrupt shard surfaces the safetensors error with the file name', async () => {

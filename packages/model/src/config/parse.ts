@@ -140,6 +140,9 @@ export function parseLlavaConfig(json: unknown, file = 'config.json'): LlavaConf
   // May lie outside the vocabulary (LlavaConfig() itself pairs 32000 with Llama's 32000 tokens): image
   // positions are overwritten by features, never looked up.
   const imageTokenIndex = f.int(imageKey, 32000);
+  if (imageTokenIndex > text.vocabSize) {
+    f.fail(imageKey, `${imageTokenIndex} is outside the language model's vocabulary (text_config.vocab_size ${text.vocabSize}: ids 0..${text.vocabSize - 1}, or ${text.vocabSize} for an image token appended after it)`);
+  }
 
   // The tower fixes the image token count. transformers' image_seq_length default (576) is right only for
   // CLIP-336/14 and newer versions save it regardless, so a declared value is kept for reference only.
@@ -158,5 +161,6 @@ export function parseLlavaConfig(json: unknown, file = 'config.json'): LlavaConf
     imageSeqLength,
     declaredImageSeqLength,
     tieWordEmbeddings: f.bool('tie_word_embeddings', false) || textTie,
+    defaulted: { text: f.sub('text_config') === null, vision: f.sub('vision_config') === null },
   };
 }

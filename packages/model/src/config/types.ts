@@ -77,4 +77,6 @@ export interface LlavaConfig {
   declaredImageSeqLength: number | null;
   /** lm_head shares embed_tokens (top-level flag, or text_config's as newer transformers forwards it). */
   tieWordEmbeddings: boolean;
+  /** Sub-configs absent from config.json, filled with the class defaults (LlamaConfig(), CLIPVisionConfig()): named when the weights disagree. */
+  defaulted?: { text: boolean; vision: boolean };
 }

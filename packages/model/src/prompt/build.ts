@@ -58,7 +58,7 @@ export function buildPrompt(parts: string | readonly PromptPart[], options: Buil
   if (placeholders > 0) {
     const alone = tokenizer.encode(imageToken, { addSpecialTokens: false });
     if (alone.length !== 1 || alone[0] !== imageTokenId) {
-      throw new PromptError(`'${imageToken}' encodes to [${alone.join(', ')}], not to the single image token id ${imageTokenId}`);
+      throw new PromptError(`'${imageToken}' encodes to [${alone.join(', ')}], not to the single image token id ${imageTokenId} (config.json image_token_index)`);
     }
   }
   // Encoding one placeholder per image and widening it afterwards gives the same ids as encoding the

@@ -2,7 +2,7 @@
 // model.safetensors.index.json. Opening validates every tensor against the config; tensor data is read
 // on demand through the shards' file descriptors.
 import { createHash } from 'node:crypto';
-import { access, readFile } from 'node:fs/promises';
+import { access, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parseLlavaConfig } from '../config/parse.js';
 import { ConfigError, isObject } from '../config/fields.js';
@@ -196,8 +196,9 @@ async function listShards(dir: string): Promise<string[]> {
     const names = [...new Set(Object.values(map))].sort();
     if (names.length === 0) throw new CheckpointError(indexPath, null, 'weight_map is empty');
     for (const n of names) {
-      if (n.includes('/') || n.includes('\\')) throw new CheckpointError(indexPath, null, `weight_map names a file outside the checkpoint directory: '${n}'`);
+      if (n.includes('/') || n.includes('\\') || n === '..' || n === '.' || n === '') throw new CheckpointError(indexPath, null, `weight_map names a file outside the checkpoint directory: '${n}'`);
       if (!(await exists(join(dir, n)))) throw new CheckpointError(indexPath, null, `weight_map names shard '${n}', which does not exist in ${dir}`);
+      if (!(await stat(join(dir, n))).isFile()) throw new CheckpointError(indexPath, null, `weight_map names shard '${n}', which is not a regular file in ${dir}`);
     }
     return names;
   }
@@ -248,6 +249,20 @@ async function checkIndex(dir: string, files: SafetensorsFile[], tensors: Map<st
 }
 
 function validate(dir: string, config: LlavaConfig, files: SafetensorsFile[], tensors: Map<string, Stored>): void {
+  try {
+    validateTensors(dir, config, files, tensors);
+  } catch (e) {
+    // A mismatch against sizes config.json never stated: name the missing section, not just the tensor.
+    const d = config.defaulted;
+    const missing = [d?.text ? 'text_config' : null, d?.vision ? 'vision_config' : null].filter((x) => x !== null);
+    if (!(e instanceof CheckpointError) || missing.length === 0) throw e;
+    const defaults = missing.map((m) => (m === 'text_config' ? 'LlamaConfig() (hidden_size 4096, 32 layers, vocab_size 32000)' : 'CLIP ViT-L/14-336 vision defaults')).join(' and ');
+    throw new CheckpointError(join(dir, 'config.json'), null,
+      `has no ${missing.join(' and ')}, so ${defaults} ${missing.length > 1 ? 'were' : 'was'} assumed, and the weights do not match: ${e.message}; add the model's ${missing.join(' and ')} to config.json`);
+  }
+}
+
+function validateTensors(dir: string, config: LlavaConfig, files: SafetensorsFile[], tensors: Map<string, Stored>): void {
   const where = files.length === 1 ? files[0]!.path : `${dir} (shards ${files.map((f) => basename(f.path)).join(', ')})`;
   for (const exp of expectedTensors(config)) {
     const stored = tensors.get(exp.name);
