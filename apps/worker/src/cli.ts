@@ -48,7 +48,8 @@ export async function runWorkerCli(argv: readonly string[]): Promise<number> {
   }).start();
   const onSignal = (sig: string): void => {
     log.warn(`worker ${id}: ${sig}: closing`);
-    void worker.close(`worker stopped (${sig})`).finally(() => process.exit(130));
+    // The shell's convention: 128 + the signal's number (SIGINT 2 -> 130, SIGTERM 15 -> 143).
+    void worker.close(`worker stopped (${sig})`).finally(() => process.exit(sig === 'SIGTERM' ? 143 : 130));
   };
   process.once('SIGINT', () => onSignal('SIGINT'));
   process.once('SIGTERM', () => onSignal('SIGTERM'));

@@ -23,3 +23,4 @@ export * from './ops/scatter.js';
 export * from './ops/matmul.js';
 export * from './ops/grad/index.js';
 export * from './ops/adam.js';
+export { exitOnBrokenPipe } from './cli/broken-pipe.js';

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // `mtv coordinator`: serve a fleet of workers and run one job (extract -> locate -> eval) over it.
 //   node packages/coordinator/dist/cli/main.js coordinator --port 7070 --data train.jsonl --model DIR [--resume]
+import { exitOnBrokenPipe } from '@mtv/mtv';
 import { runCoordinatorCli } from './coordinator-command.js';
+
+exitOnBrokenPipe();
 
 const argv = process.argv.slice(2);
 runCoordinatorCli(argv[0] === 'coordinator' ? argv.slice(1) : argv).then(

@@ -2,6 +2,7 @@
 // Device self-check: which adapter and backend we got, the limits the kernels rely on, and a
 // short correctness + speed check of the core kernels. `npm run selfcheck` runs it.
 import { Gpu } from '../gpu.js';
+import { exitOnBrokenPipe } from './broken-pipe.js';
 import { timeIt } from '../bench/table.js';
 import { matmul } from '../ops/matmul.js';
 import { refMatmul } from '../reference/matmul.js';
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
   process.exitCode = check.ok ? 0 : 1;
 }
 
+exitOnBrokenPipe();
 main().catch((e: unknown) => {
   console.error(e instanceof Error ? e.message : e);
   process.exit(1);

@@ -4,9 +4,10 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 
+// Outside means the relative path's first segment is `..` itself; `..dots.png` is a file inside.
 const inside = (root: string, p: string): boolean => {
   const rel = path.relative(root, p);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 };
 
 export class PathEscapeError extends Error {

@@ -6,6 +6,7 @@
 //     [--weights f16|f32] [--json out.json]
 import { isMainModule } from '@mtv/model';
 import { writeFile } from 'node:fs/promises';
+import { exitOnBrokenPipe } from '@mtv/kernels';
 import { parseArgs } from 'node:util';
 import { LlavaModel } from '@mtv/model';
 import { iclCurve, formatIclTable, type Predictor } from '../eval/icl.js';
@@ -70,6 +71,7 @@ export async function runEval(argv: string[]): Promise<string> {
 
 const isMain = isMainModule(import.meta.url);
 if (isMain) {
+  exitOnBrokenPipe();
   runEval(process.argv.slice(2)).then(
     (out) => {
       console.log(out);

@@ -3,6 +3,7 @@
 //   node packages/toy/dist/cli/tasks.js export --family two-way --n 100 --out data/two-way --seed 1 [--format two-way-json] [--size 16]
 //   node packages/toy/dist/cli/tasks.js show --family vqa --seed 3 --shots 4
 import { parseArgs } from 'node:util';
+import { exitOnBrokenPipe } from '@mtv/kernels';
 import { SUB_TASKS, type SubTask } from '../tasks/attributes.js';
 import {
   DATASET_FORMATS, FAMILIES, TASK_FAMILIES, checkFamily, formatEpisode, toyWords, writeDataset, type DatasetFormat, type TaskOptions,
@@ -62,6 +63,7 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+exitOnBrokenPipe();
 main(process.argv.slice(2)).catch((e: unknown) => {
   console.error(e instanceof Error ? e.message : String(e));
   process.exit(1);

@@ -7,6 +7,7 @@
 // Without --mix/--shots the run follows DEMO_PLAN (src/train/plan.ts), a three-phase curriculum.
 import { isMainModule } from '@mtv/model';
 import { parseArgs } from 'node:util';
+import { exitOnBrokenPipe } from '@mtv/kernels';
 import cliProgress from 'cli-progress';
 import { DEMO_ARCH, TINY_TRAIN_ARCH } from '../model/config.js';
 import { loadTrainState, saveTrainState, writeDemoCheckpoint } from '../train/checkpoint.js';
@@ -149,6 +150,7 @@ export async function runTrain(argv: string[]): Promise<void> {
 
 const isMain = isMainModule(import.meta.url);
 if (isMain) {
+  exitOnBrokenPipe();
   runTrain(process.argv.slice(2)).then(
     () => process.exit(0),
     (e: Error) => {
