@@ -164,6 +164,20 @@ describe('checkpoint and resume', () => {
     await expect(c.run({ spec: changed, stateDir, resume: true })).rejects.toThrow(/extract\.seed: 7 -> 8/);
   });
 
+  it('a restart without --resume over a checkpoint refuses before any work, naming --resume and --fresh; --fresh replaces it (issue 11 item 4)', async () => {
+    const stateDir = join(dir, 'state-fresh');
+    const { c, port } = await coordinator();
+    await worker({ port, id: 'w' });
+    await c.run({ spec: spec({}, 'fresh'), stateDir, minWorkers: 1 });
+    await expect(c.run({ spec: spec({}, 'fresh'), stateDir, minWorkers: 1 })).rejects.toThrow(/holds a checkpoint of job fresh \(phase done.*pass --resume to continue it, or --fresh to discard it/);
+    const again = await c.run({ spec: spec({}, 'fresh'), stateDir, fresh: true, minWorkers: 1 });
+    expect(again.resumedAt).toBeNull();
+    expect(again.sums.count).toBe(22);
+    // A finished job's checkpoint may be replaced on request only ('finished', what npm start passes).
+    const demo = await c.run({ spec: spec({}, 'fresh'), stateDir, fresh: 'finished', minWorkers: 1 });
+    expect(demo.resumedAt).toBeNull();
+  });
+
   it('the whole pipeline: locate resumed mid-way gives the uninterrupted logits and heads; eval scores each mode', async () => {
     const locate = { seed: 3, steps: 6, samplesPerStep: 6, reinforceSize: 10, selectionSize: 4, validationSize: 4, validateEvery: 2, finalSamples: 3, lr: 0.1 };
     const evalSpec = { seed: 1, n: 8, shots: 2, modes: ['zero-shot', 'icl', 'mtv'] as const, maxNewTokens: 2, shardSize: 3 };
