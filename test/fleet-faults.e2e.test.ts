@@ -203,8 +203,11 @@ describe('fleet faults, real processes on loopback', () => {
     const c = start(coordinatorProc([...a, '--model-hash', info.hash, '--geometry', `${g.layers},${g.heads},${g.headDim + 1}`]));
     await c.waitFor(/MTV_COORDINATOR_LISTENING/);
     const w = start(workerProc('w', ['--connect', `ws://127.0.0.1:${port}`, '--model', model]));
+    await c.waitFor(/job failed|error:/, 40_000).catch((e: Error) => {
+      throw new Error(`${e.message}\nworker:\n${w.tail()}`);
+    });
     expect((await c.exited).code).not.toBe(0);
-    expect((await w.exited).code).toBe(1);
+    expect((await w.exited).code, w.tail()).toBe(1);
     expect(w.lines.join('\n')).toMatch(/exiting with status 1: coordinator shut down: job failed: .*invalid-shard/);
   }, 60_000);
 });

@@ -212,8 +212,13 @@ export class Scheduler {
   /** In-flight shard keys per connected eligible worker. */
   readonly #running = new Map<string, Set<string>>();
   readonly #banned = new Set<string>();
-  /** Workers with an overdue lease that have not answered since: no new shards for them. */
-  readonly #slow = new Set<string>();
+  /**
+   * Workers with an overdue lease that have not answered since. They get no new shards until they
+   * answer (a result, an error, progress), or until a probation of the lease deadline x 2^(strikes-1)
+   * has passed with no overdue lease of theirs still live: a worker that recovers comes back, and a
+   * hung one costs one deadline per probation, at growing intervals.
+   */
+  readonly #slow = new Map<string, { strikes: number; until: number }>();
   readonly #quarantined = new Map<string, string>();
   /** Every worker that was ever given each shard (key): a result is accepted only from one of them. */
   readonly #leased = new Map<string, Set<string>>();
@@ -416,7 +421,7 @@ export class Scheduler {
     for (;;) {
       // Least-loaded worker first, so shards spread over the fleet.
       const peers = [...this.#running.entries()]
-        .filter(([id, set]) => !this.#banned.has(id) && !this.#slow.has(id) && set.size < this.#slots(id))
+        .filter(([id, set]) => !this.#banned.has(id) && !this.#onProbation(id, b) && set.size < this.#slots(id))
         .sort((x, y) => x[1].size / this.#slots(x[0]) - y[1].size / this.#slots(y[0]));
       let given = false;
       for (const [peerId, set] of peers) {
@@ -479,13 +484,24 @@ export class Scheduler {
         any = true;
         this.faults.overdue++;
         this.#stat(peerId).overdue++;
-        this.#slow.add(peerId);
+        const strikes = (this.#slow.get(peerId)?.strikes ?? 0) + 1;
+        this.#slow.set(peerId, { strikes, until: now + Math.min(3_600_000, limit * 2 ** Math.min(20, strikes - 1)) });
         const d = this.#durations.get(e.leaseGroup);
         const basis = d?.length ? `max(${this.#lease.floorMs} ms, ${this.#lease.factor} x p95 ${Math.round(p95(d))} ms of ${d.length} shards)` : `the initial ${this.#lease.initialMs} ms`;
         this.#log.warn(`scheduler: worker '${peerId}' is slow: shard ${e.task.shardId} of job ${e.task.jobId} overdue after ${now - l.since} ms (deadline ${Math.round(limit)} ms: ${basis}); it gets no new shards until it answers, and the shard is re-executed elsewhere`);
       }
     }
-    if (any) this.#dispatch();
+    if (any || this.#slow.size > 0) this.#dispatch();
+  }
+
+  /** Whether a slow worker is still kept from new shards. */
+  #onProbation(peerId: string, b: Batch): boolean {
+    const s = this.#slow.get(peerId);
+    if (!s) return false;
+    if (Date.now() < s.until) return true;
+    const running = this.#running.get(peerId);
+    for (const k of running ?? []) if (b.byKey.get(k)?.leases.get(peerId)?.overdue) return true;
+    return false;
   }
 
   #fail(b: Batch, message: string): void {
@@ -641,6 +657,7 @@ export class Scheduler {
     const b = this.#batch;
     const e = b?.byKey.get(keyOf(m.jobId, m.shardId));
     if (!b || !e || e.done || !e.leases.has(p.id)) return;
+    this.#slow.delete(p.id); // its thread moves
     e.partial = Math.max(e.partial, m.done);
     this.#report(b);
   }
