@@ -236,6 +236,10 @@ describe('early checks: the coordinator fails before waiting for workers', () =>
     await failsFast('bad-eval', ['--eval-data', file], /mtv coordinator: error: .*missing\.png/);
   }, 30_000);
 
+  it('--verify with a single worker', async () => {
+    await failsFast('verify-one', ['--verify', '0.5', '--workers', '1'], /mtv coordinator: error: --verify 0\.5 re-executes shards on a different worker: it needs --workers 2 or more/);
+  }, 30_000);
+
   it('a corrupt checkpoint with --resume', async () => {
     await mkdir(join(dir, 'corrupt'), { recursive: true });
     await writeFile(join(dir, 'corrupt', 'job-state.msgpack'), 'not a checkpoint');
