@@ -41,7 +41,6 @@ export async function runWorkerCli(argv: readonly string[]): Promise<number> {
   log.info(`worker ${id}: loading ${f.model} on ${threads} thread(s)`);
   const { pool, info } = await ThreadPool.start(f.model, threads, { maxBatch });
   log.info(`worker ${id}: model ${info.modelHash.slice(0, 16)}, heads [${info.headShape.join(', ')}], adapter ${info.adapter.description || info.adapter.device} (${info.backend})`);
-  process.stderr.write(`MTV_WORKER_READY ${id}\n`);
   const worker = new FleetWorker({
     url: f.connect, token: f.token ?? process.env.MTV_TOKEN ?? '', workerId: id, ...(f.name ? { name: f.name } : {}),
     executor: pool, info, threads, maxBatch, logger: log,
@@ -53,6 +52,8 @@ export async function runWorkerCli(argv: readonly string[]): Promise<number> {
   };
   process.once('SIGINT', () => onSignal('SIGINT'));
   process.once('SIGTERM', () => onSignal('SIGTERM'));
+  // After the handlers: a launcher that signals on this line gets 130 / 143, not a bare kill.
+  process.stderr.write(`MTV_WORKER_READY ${id}\n`);
   const { reason } = await worker.stopped();
   await pool.close();
   log.info(`worker ${id}: stopped after ${worker.shardsDone} shard(s): ${reason}`);

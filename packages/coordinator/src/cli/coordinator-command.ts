@@ -102,8 +102,6 @@ export async function runCoordinatorCli(argv: readonly string[]): Promise<number
     heartbeatMs: Number(f.heartbeatMs), heartbeatMisses: Number(f.heartbeatMisses), logger, lease, verify,
   });
   const address = await coordinator.start();
-  // Machine-readable line for launchers and tests (the logger line may be silenced by --quiet).
-  process.stderr.write(`MTV_COORDINATOR_LISTENING ws://${address.host}:${address.port}\n`);
   const stop = (signal: string): void => {
     logger.warn(`coordinator: ${signal}: closing (the job continues with --resume)`);
     // The shell's convention: 128 + the signal's number (SIGINT 2 -> 130, SIGTERM 15 -> 143).
@@ -111,6 +109,9 @@ export async function runCoordinatorCli(argv: readonly string[]): Promise<number
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+  // Machine-readable line for launchers and tests (the logger line may be silenced by --quiet);
+  // after the signal handlers, so a launcher that signals on it gets 130 / 143.
+  process.stderr.write(`MTV_COORDINATOR_LISTENING ws://${address.host}:${address.port}\n`);
   const view = f.progress && !f.quiet ? new ProgressView(process.stderr) : null;
   let result: PipelineResult;
   try {

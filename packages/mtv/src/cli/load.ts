@@ -26,10 +26,15 @@ export async function openDataset(o: DataOptions, file = o.data): Promise<Datase
   // pixel limit, so a decompression bomb is skipped from its header). 'fail' only checks the files exist
   // and fails, naming the image, when one cannot be decoded.
   const skip = o.onBadImage === 'skip';
-  return loadDataset({
+  const data = await loadDataset({
     file, format: o.format, ...(o.root ? { root: o.root } : {}), onBadImage: o.onBadImage ?? 'fail',
     ...(skip ? { checkImages: 'decode' as const, decoder: (p: string) => decodeImage(p) } : {}),
   });
+  if (data.skipped.length > 0) {
+    const first = data.skipped[0]!;
+    process.stderr.write(`mtv: ${file}: skipped ${data.skipped.length} of ${data.skipped.length + data.examples.length} examples with bad images (--on-bad-image skip; first: ${first.path}: ${first.reason})\n`);
+  }
+  return data;
 }
 
 /** An artifact checked against the model it will be used with (hash and head shape). */
