@@ -7,7 +7,7 @@
 //   eval:     greedy generation, with the MTV patched in for the mtv modes.
 import { ActivationSums, firstAnswerToken, type Prompt } from '@mtv/mtv';
 import { DeviceLostError, Gpu } from '@mtv/kernels';
-import { LlavaModel, type PreparedPrompt } from '@mtv/model';
+import { LlavaModel, NonFiniteError, type PreparedPrompt } from '@mtv/model';
 import {
   renderWirePrompt,
   type Capabilities, type EvalResult, type EvalShard, type ExtractResult, type ExtractShard, type RolloutsResult, type RolloutsShard,
@@ -72,6 +72,8 @@ export class ShardRunner {
       const where = `${shard.kind} shard ${shard.shardId} of job ${shard.jobId}`;
       if (e instanceof ShardFailure) return { ok: false, code: e.code, message: `${where}: ${e.message}`, retryable: e.retryable };
       if (e instanceof DeviceLostError) return { ok: false, code: 'device-lost', message: `${where}: ${e.message}`, retryable: true };
+      // Deterministic: the same weights and inputs overflow again on any worker.
+      if (e instanceof NonFiniteError) return { ok: false, code: 'internal', message: `${where}: ${e.message}`, retryable: false };
       const msg = e instanceof Error ? e.message : String(e);
       const oom = /out of memory|allocation failed|exceeds.*(limit|maxBufferSize)/i.test(msg);
       return { ok: false, code: oom ? 'out-of-memory' : 'internal', message: `${where}: ${msg}`, retryable: true };
