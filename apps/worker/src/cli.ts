@@ -12,6 +12,7 @@ interface Flags {
   id?: string;
   name?: string;
   maxBatch: string;
+  maxImagePixels?: string;
   quiet: boolean;
 }
 
@@ -25,6 +26,7 @@ export function workerProgram(): Command {
     .option('--id <id>', 'worker id, unique in the fleet (default: host-pid)')
     .option('--name <name>', 'display name')
     .option('--max-batch <n>', 'largest rollout batch per forward', '32')
+    .option('--max-image-pixels <n>', 'refuse images over n pixels from their header, before decoding (default: $MTV_MAX_IMAGE_PIXELS, else the processor\'s need capped at Pillow\'s 89478485)')
     .option('--quiet', 'warnings only', false)
     .exitOverride();
 }
@@ -36,6 +38,10 @@ export async function runWorkerCli(argv: readonly string[]): Promise<number> {
   const f = program.opts<Flags>();
   const threads = Number(f.threads);
   const maxBatch = Number(f.maxBatch);
+  if (f.maxImagePixels !== undefined) {
+    if (!/^\d+$/.test(f.maxImagePixels.trim()) || Number(f.maxImagePixels) < 1) throw new Error(`--max-image-pixels must be a positive integer, got '${f.maxImagePixels}'`);
+    process.env.MTV_MAX_IMAGE_PIXELS = String(Number(f.maxImagePixels)); // copied into each thread's environment at its start
+  }
   const log = commandLogger(f.quiet);
   const id = f.id ?? defaultWorkerId();
   log.info(`worker ${id}: loading ${f.model} on ${threads} thread(s)`);
