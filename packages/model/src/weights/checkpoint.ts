@@ -122,10 +122,10 @@ export class Checkpoint {
     if (index < 0) return;
     const info = s.file.info(s.diskName);
     const overflow = overflowedF16
-      ? ` when rounded to f16 for the device (f16 holds up to ±65504; --weights f32 keeps it)`
-      : '';
+      ? ' when rounded for the device (f16 holds up to ±65504; --weights f32 keeps it)'
+      : '; weights must be finite';
     throw new CheckpointError(s.file.path, s.diskName,
-      `element ${index} of ${info.shape.reduce((x, y) => x * y, 1)} (shape ${fmt(info.shape)}, ${info.dtype}) is ${value()}${overflow}; weights must be finite`);
+      `element ${index} of ${info.shape.reduce((x, y) => x * y, 1)} (shape ${fmt(info.shape)}, ${info.dtype}) is ${value()}${overflow}`);
   }
 
   /**
