@@ -24,3 +24,4 @@ export * from './ops/matmul.js';
 export * from './ops/grad/index.js';
 export * from './ops/adam.js';
 export { exitOnBrokenPipe } from './cli/broken-pipe.js';
+export * from './bench/measure.js';

@@ -8,11 +8,7 @@ import { randomF32 } from '../testing.js';
 
 type Row = Record<string, string | number>;
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
+import { fmtStats, pairRatio, stats } from './measure.js';
 
 /** Milliseconds per call: `reps` dispatches in one submit (amortises the submit and readback wait). */
 async function timeOnce(gpu: Gpu, args: AttentionArgs, reps: number): Promise<number> {
@@ -47,13 +43,14 @@ function tensors(gpu: Gpu, s: Shape): { args: AttentionArgs; owned: Tensor[] } {
   return { args: { q, kSuf, vSuf, S: s.S, causal: true, out }, owned: [q, kSuf, vSuf, out] };
 }
 
-export async function benchAttention(gpu: Gpu): Promise<Row[]> {
+export async function benchAttention(gpu: Gpu, opts: { quick?: boolean } = {}): Promise<Row[]> {
   const rows: Row[] = [];
   const shapes: Shape[] = [];
+  const [small, large] = opts.quick ? [16, 64] : [128, 1024];
   for (const [layout, Hq, Hkv] of [['Hq14/Hkv2', 14, 2], ['Hq16/Hkv16', 16, 16]] as const) {
-    shapes.push({ name: `prefill S=128 ${layout}`, Tn: 128, S: 128, Hq, Hkv, D: 64 });
-    shapes.push({ name: `prefill S=1024 ${layout}`, Tn: 1024, S: 1024, Hq, Hkv, D: 64 });
-    shapes.push({ name: `decode S=1024 ${layout}`, Tn: 1, S: 1024, Hq, Hkv, D: 64 });
+    shapes.push({ name: `prefill S=${small} ${layout}`, Tn: small, S: small, Hq, Hkv, D: 64 });
+    shapes.push({ name: `prefill S=${large} ${layout}`, Tn: large, S: large, Hq, Hkv, D: 64 });
+    shapes.push({ name: `decode S=${large} ${layout}`, Tn: 1, S: large, Hq, Hkv, D: 64 });
   }
   const L = 24;
   for (const s of shapes) {
@@ -69,20 +66,28 @@ export async function benchAttention(gpu: Gpu): Promise<Row[]> {
     };
     const big = flops(s) > 5e8;
     const reps = big ? 1 : s.Tn === 1 ? 20 : 5;
-    const repeats = big ? 5 : 9;
-    for (const v of Object.values(variants)) await timeOnce(gpu, v, 1); // compile + warm up
+    const repeats = opts.quick ? 3 : big ? 5 : 9;
+    // Warm-up of every variant (compile + first touch), its first use timed: the JIT cost per variant.
+    const first: Record<string, number> = {};
+    for (const [k, v] of Object.entries(variants)) {
+      const t0 = performance.now();
+      await timeOnce(gpu, v, 1);
+      first[k] = performance.now() - t0;
+    }
     const times: Record<string, number[]> = { plain: [], tap: [], patch: [] };
     for (let r = 0; r < repeats; r++) {
       for (const [k, v] of Object.entries(variants)) times[k]!.push(await timeOnce(gpu, v, reps));
     }
-    const ms = median(times.plain!);
+    // Variants are interleaved per repeat (plain, tap, patch, plain, ...): ratios pair by pair.
+    const plain = stats(times.plain!);
     rows.push({
       case: s.name,
       D: s.D,
-      ms: +ms.toFixed(3),
-      'GFLOP/s': +(flops(s) / ms / 1e6).toFixed(2),
-      'tap/plain': +(median(times.tap!) / ms).toFixed(3),
-      'patch/plain': +(median(times.patch!) / ms).toFixed(3),
+      'first use ms (plain/tap/patch)': `${Math.round(first.plain!)}/${Math.round(first.tap!)}/${Math.round(first.patch!)}`,
+      'ms [min–max]': fmtStats(plain, 3),
+      'GFLOP/s': +(flops(s) / plain.median / 1e6).toFixed(2),
+      'tap/plain [min–max]': fmtStats(pairRatio(plain, stats(times.tap!)), 3),
+      'patch/plain [min–max]': fmtStats(pairRatio(plain, stats(times.patch!)), 3),
     });
     for (const t of [...owned, tapBuf, values, mask]) t.release();
   }

@@ -1,39 +1,44 @@
 // Benchmark helpers: timing recorded GPU work and printing aligned text tables.
 import type { Gpu } from '../gpu.js';
 import type { Recorder } from '../recorder.js';
+import { repeat, type Stats } from './measure.js';
 
 export interface TimeOptions {
   /** Untimed submits first (pipeline JIT, buffer first-touch). */
   warmup?: number;
-  /** Timed submits; the median is reported. */
+  /** Timed submits; the median and min–max are reported. */
   iters?: number;
   /** Copies of the work recorded into each submit, to amortise submit overhead (ms is per copy). */
   perSubmit?: number;
 }
 
-const median = (a: number[]): number => {
-  const s = [...a].sort((p, q) => p - q);
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
-};
+/** One timed submit of `perSubmit` copies of `record`, in ms per copy (recording is not timed). */
+async function submitOnce(gpu: Gpu, record: (rec: Recorder) => Promise<void>, perSubmit: number): Promise<number> {
+  const rec = gpu.recorder('bench');
+  for (let i = 0; i < perSubmit; i++) await record(rec);
+  const t0 = performance.now();
+  await rec.submit();
+  return (performance.now() - t0) / perSubmit;
+}
 
 /**
- * Median wall time in ms of `record` (which records work into the given recorder), measured as
- * whole submits of `perSubmit` copies each, divided by `perSubmit`.
+ * Wall time in ms of `record` (which records work into the given recorder), measured as whole
+ * submits of `perSubmit` copies each, divided by `perSubmit`: the shared method of measure.ts
+ * (warm-ups first, median and min–max). `firstMs` is the first warm-up's wall time including
+ * recording, i.e. the pipeline's first-use (JIT) cost plus one run.
  */
-export async function timeIt(gpu: Gpu, record: (rec: Recorder) => Promise<void>, opts: TimeOptions = {}): Promise<number> {
+export async function timeItStats(gpu: Gpu, record: (rec: Recorder) => Promise<void>, opts: TimeOptions = {}): Promise<Stats & { firstMs: number }> {
   const { warmup = 1, iters = 5, perSubmit = 1 } = opts;
-  const once = async (): Promise<number> => {
-    const rec = gpu.recorder('bench');
-    for (let i = 0; i < perSubmit; i++) await record(rec);
-    const t0 = performance.now();
-    await rec.submit();
-    return (performance.now() - t0) / perSubmit;
-  };
-  for (let i = 0; i < warmup; i++) await once();
-  const times: number[] = [];
-  for (let i = 0; i < iters; i++) times.push(await once());
-  return median(times);
+  const t0 = performance.now();
+  await submitOnce(gpu, record, 1);
+  const firstMs = performance.now() - t0;
+  const s = await repeat(() => submitOnce(gpu, record, perSubmit), { warmup: Math.max(0, warmup - 1), repeats: iters });
+  return { ...s, firstMs };
+}
+
+/** The median of timeItStats. */
+export async function timeIt(gpu: Gpu, record: (rec: Recorder) => Promise<void>, opts: TimeOptions = {}): Promise<number> {
+  return (await timeItStats(gpu, record, opts)).median;
 }
 
 export type Cell = string | number;
