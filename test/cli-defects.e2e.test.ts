@@ -100,7 +100,7 @@ describe('CLI defects (issue 11 item 8) and the pixel limit on the command line 
     expect(code).toBe(0);
   });
 
-  it('`--on-bad-image skip` skips an undecodable image and a decompression bomb', async () => {
+  it('`--on-bad-image skip` skips an undecodable image and a decompression bomb; `fail` stops before any work, naming them', async () => {
     const data = await variant('bad-images', { 0: ['garbage.png', Buffer.from('this is not a png at all')], 1: ['bomb.png', blankPng(16000, 16000)] });
     const out = join(dir, 'skip.safetensors');
     const t0 = Date.now();
@@ -109,6 +109,12 @@ describe('CLI defects (issue 11 item 8) and the pixel limit on the command line 
     expect(r.status, r.stderr).toBe(0);
     expect(existsSync(out)).toBe(true);
     expect(Date.now() - t0).toBeLessThan(30_000);
+    // 'fail' reads every header at load: the command stops before any work, naming the image.
+    const f = mtv(...extractArgs(data, join(dir, 'fail.safetensors')));
+    expect(f.status).toBe(1);
+    expect(f.stderr).toMatch(/example "[^"]+": image .*garbage\.png: cannot decode: image .*garbage\.png: not a decodable image/);
+    await writeFile(join(dir, 'train', 'images', 'garbage.png'), blankPng(30, 30)); // only the bomb is left
+    expect(mtv(...extractArgs(data, join(dir, 'fail.safetensors'))).stderr).toMatch(/bomb\.png: cannot decode: .*16000 x 16000 = 256000000 pixels exceeds the limit of 89478485 \(refused before decoding/);
   });
 
   it('`--max-image-pixels` refuses a larger image before decoding it, naming the image and the flag', async () => {

@@ -51,10 +51,13 @@ export async function runWorkerCli(argv: readonly string[]): Promise<number> {
     url: f.connect, token: f.token ?? process.env.MTV_TOKEN ?? '', workerId: id, ...(f.name ? { name: f.name } : {}),
     executor: pool, info, threads, maxBatch, logger: log,
   }).start();
+  // The shell's convention: 128 + the signal's number (SIGINT 2 -> 130, SIGTERM 15 -> 143), whichever
+  // of the close and the end of the run below finishes first.
+  let signalCode: number | null = null;
   const onSignal = (sig: string): void => {
     log.warn(`worker ${id}: ${sig}: closing`);
-    // The shell's convention: 128 + the signal's number (SIGINT 2 -> 130, SIGTERM 15 -> 143).
-    void worker.close(`worker stopped (${sig})`).finally(() => process.exit(sig === 'SIGTERM' ? 143 : 130));
+    signalCode = sig === 'SIGTERM' ? 143 : 130;
+    void worker.close(`worker stopped (${sig})`).finally(() => process.exit(signalCode!));
   };
   process.once('SIGINT', () => onSignal('SIGINT'));
   process.once('SIGTERM', () => onSignal('SIGTERM'));
@@ -63,6 +66,7 @@ export async function runWorkerCli(argv: readonly string[]): Promise<number> {
   const { reason } = await worker.stopped();
   await pool.close();
   log.info(`worker ${id}: stopped after ${worker.shardsDone} shard(s): ${reason}`);
+  if (signalCode !== null) return signalCode;
   // Non-zero when refused (bad token, version, model mismatch, quarantine) or when the coordinator
   // aborted the job (shutdown reason 'job failed: ...'): only a finished job exits 0.
   const failed = /^rejected|closed by the coordinator \(40/.test(reason) || reason.startsWith(`coordinator shut down: ${JOB_FAILED}`);

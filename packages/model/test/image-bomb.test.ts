@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ImageError, MAX_IMAGE_PIXELS, decodeImage, maxImagePixels, processorPixelLimit, resolvePreprocessorConfig } from '../src/image/index.js';
+import { ImageError, MAX_IMAGE_PIXELS, decodeImage, maxImagePixels, probeImage, processorPixelLimit, resolvePreprocessorConfig } from '../src/image/index.js';
 import { useTempDir } from './temp-dir.js';
 
 const CRC = (() => {
@@ -67,6 +67,13 @@ describe('image pixel limit', () => {
     // Decoding it to RGB would take 768 MB and seconds; the header read takes neither.
     expect(ms).toBeLessThan(1500);
     expect(process.memoryUsage().rss - rss0).toBeLessThan(200 * 2 ** 20);
+    // probeImage (the datasets' load-time check) reads the header from the file and refuses it the same way.
+    await expect(probeImage(file)).rejects.toThrow(e!.message);
+    const small = join(dir, 'small.png');
+    await writeFile(small, blankPng(40, 30));
+    await expect(probeImage(small)).resolves.toEqual({ format: 'png', width: 40, height: 30 });
+    await writeFile(join(dir, 'empty.png'), '');
+    await expect(probeImage(join(dir, 'empty.png'))).rejects.toThrow(/empty\.png: is empty \(0 bytes\)/);
   });
 
   it('the limit is configurable by option and by MTV_MAX_IMAGE_PIXELS, and the ceiling is Pillow\'s', async () => {

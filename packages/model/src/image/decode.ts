@@ -1,7 +1,7 @@
 // Decoding JPEG / PNG / WebP (and GIF, TIFF) to 8-bit RGB with sharp, the way transformers' load_image +
 // convert_to_rgb prepare an image: EXIF orientation applied, greyscale and palette expanded to RGB,
 // alpha dropped (PIL's convert('RGB') discards alpha rather than compositing it), 16-bit reduced to 8-bit.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import { ImageError } from './errors.js';
 import type { RgbImage } from './types.js';
@@ -54,6 +54,52 @@ export function maxImagePixels(explicit?: number, fallback = MAX_IMAGE_PIXELS): 
   return n;
 }
 
+/** Format and size from the header (no pixel decoded), checked against the accepted formats and `limit`. */
+async function checkHeader(input: Uint8Array | string, source: string, limit: number): Promise<ImageHeader> {
+  let format: string | undefined;
+  let width = 0;
+  let height = 0;
+  try {
+    // Reads the header only: the dimensions are known before any pixel is decoded.
+    const meta = await sharp(input, { limitInputPixels: false }).metadata();
+    format = meta.format;
+    width = meta.width ?? 0;
+    height = meta.pageHeight ?? meta.height ?? 0;
+  } catch (e) {
+    throw new ImageError(source, `not a decodable image: ${(e as Error).message}`);
+  }
+  if (format === undefined || !DECODABLE_FORMATS.includes(format)) {
+    throw new ImageError(source, `format '${format ?? 'unknown'}' is not accepted (accepted: ${DECODABLE_FORMATS.join(', ')})`);
+  }
+  if (width * height > limit) {
+    throw new ImageError(source, `${width} x ${height} = ${width * height} pixels exceeds the limit of ${limit} (refused before decoding, a possible decompression bomb; raise it with --max-image-pixels or ${MAX_IMAGE_PIXELS_ENV})`);
+  }
+  return { format, width, height };
+}
+
+export interface ImageHeader {
+  format: string;
+  width: number;
+  height: number;
+}
+
+/**
+ * Reads only an image file's header: its format and size, refused like decodeImage refuses them
+ * (unaccepted format, over the pixel limit). A cheap check of a whole dataset before any work; a file
+ * whose pixel data is corrupt past the header still passes.
+ */
+export async function probeImage(file: string, options: Omit<DecodeImageOptions, 'source'> & { source?: string } = {}): Promise<ImageHeader> {
+  const source = options.source ?? file;
+  try {
+    const { size } = await stat(file);
+    if (size === 0) throw new ImageError(source, 'is empty (0 bytes)');
+  } catch (e) {
+    if (e instanceof ImageError) throw e;
+    throw new ImageError(source, `cannot read file: ${(e as Error).message}`);
+  }
+  return checkHeader(file, source, maxImagePixels(options.maxPixels, options.processorLimit));
+}
+
 /** Decodes an encoded image given as bytes or as a file path. Errors name the source and the reason. */
 export async function decodeImage(input: Uint8Array | string, options: DecodeImageOptions = {}): Promise<RgbImage> {
   let bytes: Uint8Array;
@@ -72,24 +118,7 @@ export async function decodeImage(input: Uint8Array | string, options: DecodeIma
   if (bytes.length === 0) throw new ImageError(source, 'is empty (0 bytes)');
 
   const limit = maxImagePixels(options.maxPixels, options.processorLimit);
-  let format: string | undefined;
-  let width = 0;
-  let height = 0;
-  try {
-    // Reads the header only: the dimensions are known before any pixel is decoded.
-    const meta = await sharp(bytes, { limitInputPixels: false }).metadata();
-    format = meta.format;
-    width = meta.width ?? 0;
-    height = meta.pageHeight ?? meta.height ?? 0;
-  } catch (e) {
-    throw new ImageError(source, `not a decodable image: ${(e as Error).message}`);
-  }
-  if (format === undefined || !DECODABLE_FORMATS.includes(format)) {
-    throw new ImageError(source, `format '${format ?? 'unknown'}' is not accepted (accepted: ${DECODABLE_FORMATS.join(', ')})`);
-  }
-  if (width * height > limit) {
-    throw new ImageError(source, `${width} x ${height} = ${width * height} pixels exceeds the limit of ${limit} (refused before decoding, a possible decompression bomb; raise it with --max-image-pixels or ${MAX_IMAGE_PIXELS_ENV})`);
-  }
+  const { format } = await checkHeader(bytes, source, limit);
   try {
     const { data, info } = await sharp(bytes, { limitInputPixels: limit })
       .rotate() // apply EXIF orientation, like PIL.ImageOps.exif_transpose in transformers.load_image

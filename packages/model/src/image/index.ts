@@ -1,7 +1,7 @@
 export { ImageError } from './errors.js';
 export type { RgbImage, ResampleFilter } from './types.js';
 export { rgbImage, PIL_RESAMPLE } from './types.js';
-export { decodeImage, DECODABLE_FORMATS, MAX_IMAGE_PIXELS, MAX_IMAGE_PIXELS_ENV, maxImagePixels, processorPixelLimit } from './decode.js';
+export { decodeImage, DECODABLE_FORMATS, MAX_IMAGE_PIXELS, MAX_IMAGE_PIXELS_ENV, maxImagePixels, probeImage, processorPixelLimit, type ImageHeader } from './decode.js';
 export type { DecodeImageOptions } from './decode.js';
 export { pilResize } from './resample.js';
 export { sharpResize } from './sharp-resize.js';

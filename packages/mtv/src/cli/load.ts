@@ -1,5 +1,5 @@
 // Loading what the commands need, with the checks that turn bad input into one clear message.
-import { LlavaModel, decodeImage, type WeightDtype } from '@mtv/model';
+import { LlavaModel, decodeImage, probeImage, type WeightDtype } from '@mtv/model';
 import { readArtifact } from '../artifact/io.js';
 import type { MtvArtifact } from '../artifact/types.js';
 import { loadDataset } from '../datasets/load.js';
@@ -23,12 +23,13 @@ export async function openModel(io: CliIo, dir: string, weights: string | undefi
 export async function openDataset(o: DataOptions, file = o.data): Promise<Dataset> {
   if (!isDatasetFormat(o.format)) throw new CliError(`unknown format '${o.format}'; formats: ${DATASET_FORMATS.join(', ')}`);
   // Skipping needs to know which images are bad before the run: each is decoded once here (within the
-  // pixel limit, so a decompression bomb is skipped from its header). 'fail' only checks the files exist
-  // and fails, naming the image, when one cannot be decoded.
+  // pixel limit, so a decompression bomb is skipped from its header). 'fail' reads every image's header
+  // (format, size against the pixel limit) so a non-image or a bomb fails the command before any work;
+  // pixel data corrupt past the header fails when the image is used, naming it.
   const skip = o.onBadImage === 'skip';
   const data = await loadDataset({
     file, format: o.format, ...(o.root ? { root: o.root } : {}), onBadImage: o.onBadImage ?? 'fail',
-    ...(skip ? { checkImages: 'decode' as const, decoder: (p: string) => decodeImage(p) } : {}),
+    checkImages: 'decode', decoder: skip ? (p: string) => decodeImage(p) : (p: string) => probeImage(p),
   });
   if (data.skipped.length > 0) {
     const first = data.skipped[0]!;
