@@ -4,7 +4,13 @@
 //   2. coordinator overhead: 1 worker over the fleet vs the same rounds with @mtv/mtv's extract() in-process;
 //   3. coordinator memory for 1,000 and 10,000 shots at a 7B-class head geometry (32 x 32 x 128), with
 //      model-free responders: it stays O(layers x heads x headDim), whatever the number of shots.
-// Flags: --rounds N (default 40), --model DIR (default: a tiny random checkpoint), --skip-fleet, --skip-memory.
+// Flags: --rounds N (default 40), --model DIR (default: a tiny random checkpoint; a relative path resolves
+// against the directory `npm run` was typed in), --pairs N (default 5), --skip-fleet, --skip-memory,
+// --quick (tiny sizes, 2 pairs: for the test of the quoted commands; not for the record).
+// Method (@mtv/kernels' measure.ts): the three set-ups (in-process, 1 worker, 2 workers) stay up
+// side by side; each first runs the exact timed job untimed (so every pipeline variant the timed
+// runs use is compiled in every process), then they are timed round-robin, alternating the order,
+// and speed-up and overhead are computed pair by pair (median and min–max).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -19,6 +25,7 @@ import { silentLogger } from '../net/logger.js';
 import { WorkerConnection } from '../net/index.js';
 import { readModelInfo } from '../fleet/index.js';
 import { exitWhenDone } from '../cli/exit-when-done.js';
+import { benchSession, callerPath, fmtStats, pairRatio, roundRobin } from '@mtv/kernels';
 import { writeBenchDataset } from './data.js';
 
 // llvmpipe reads this when a device is created: the in-process baseline runs on one thread too.
@@ -49,37 +56,51 @@ function spawnWorker(id: string, url: string, model: string): ChildProcess {
   return child;
 }
 
-/** Extract-phase wall time of `rounds` rounds on `workers` worker processes (after a warm-up job). */
-async function fleetExtract(nWorkers: number, base: Parameters<typeof spec>[0], dir: string, model: string, rounds: number, shardSize: number): Promise<number> {
+interface Setup {
+  /** One timed extract job: its extract-phase ms. */
+  run(): Promise<number>;
+  close(): Promise<void>;
+}
+
+let jobSeq = 0;
+
+/** A coordinator with `nWorkers` worker processes, kept up across the timed jobs. */
+async function fleetSetup(nWorkers: number, base: Parameters<typeof spec>[0], dir: string, model: string, rounds: number, shardSize: number): Promise<Setup> {
   const c = new FleetCoordinator({ port: 0, logger: silentLogger });
   const { port } = await c.start();
   const workers = Array.from({ length: nWorkers }, (_, i) => spawnWorker(`bench-${nWorkers}-${i}`, `ws://127.0.0.1:${port}`, model));
-  try {
-    // Warm-up: every worker compiles its pipelines before the timed job.
-    const tw = performance.now();
-    await c.run({ spec: spec(base, `warm${nWorkers}`, dir, 2 * nWorkers, 2, 1), minWorkers: nWorkers });
-    if (flag('verbose')) out(`   (${nWorkers} worker(s): start + load + warm-up ${secs(performance.now() - tw)})`);
-    const r = await c.run({ spec: spec(base, `timed${nWorkers}`, dir, rounds, 2, shardSize), minWorkers: nWorkers });
-    return r.timings.extract!;
-  } finally {
+  const close = async (): Promise<void> => {
     await c.close({ reconnect: false });
     for (const w of workers) if (w.exitCode === null) w.kill('SIGTERM');
+  };
+  const tw = performance.now();
+  try {
+    // Wait for the fleet with a one-round job; the warm-up proper is the first (untimed) timed job.
+    await c.run({ spec: spec(base, `hello${nWorkers}`, dir, nWorkers, 2, 1), minWorkers: nWorkers });
+  } catch (e) {
+    await close();
+    throw e;
   }
+  if (flag('verbose')) out(`   (${nWorkers} worker(s): start + load ${secs(performance.now() - tw)})`);
+  return {
+    run: async () => (await c.run({ spec: spec(base, `timed${nWorkers}-${jobSeq++}`, dir, rounds, 2, shardSize), minWorkers: nWorkers })).timings.extract!,
+    close,
+  };
 }
 
-async function inProcessExtract(dir: string, model: string, data: string, rounds: number, shardSize: number): Promise<number> {
+async function inProcessSetup(model: string, data: string, rounds: number, shardSize: number): Promise<Setup> {
   const { LlavaModel } = await import('@mtv/model');
   const { extract, loadDataset } = await import('@mtv/mtv');
   const m = await LlavaModel.load(model);
-  try {
-    const ds = await loadDataset({ file: data, format: 'jsonl' });
-    await extract(m, ds, { seed: 1, shots: 2, rounds: 2, shardSize: 1 }); // warm-up
-    const t0 = performance.now();
-    await extract(m, ds, { seed: 1, shots: 2, rounds, shardSize });
-    return performance.now() - t0;
-  } finally {
-    await m.close();
-  }
+  const ds = await loadDataset({ file: data, format: 'jsonl' });
+  return {
+    run: async () => {
+      const t0 = performance.now();
+      await extract(m, ds, { seed: 1, shots: 2, rounds, shardSize });
+      return performance.now() - t0;
+    },
+    close: () => m.close(),
+  };
 }
 
 /** Model-free responders: answer every extract shard at once with zero sums of the right shape. */
@@ -97,7 +118,7 @@ function responder(port: number, id: string, hash: string): WorkerConnection {
   return conn.start();
 }
 
-async function memory(dir: string, data: string): Promise<void> {
+async function memory(dir: string, data: string, quick: boolean): Promise<void> {
   const geometry = { layers: 32, heads: 32, headDim: 128 };
   const lhd = geometry.layers * geometry.heads * geometry.headDim;
   const base = { data: { file: data, format: 'jsonl' as const }, model: { id: 'bench-7b-geometry', hash: 'sha256:bench-memory', geometry } };
@@ -108,7 +129,7 @@ async function memory(dir: string, data: string): Promise<void> {
   out('   retained = heap + array buffers after a full GC, sampled every 25 ms during the job');
   out('   shots    rounds  shards  result bytes received  retained before  peak retained  growth');
   try {
-    for (const shots of [1_000, 10_000]) {
+    for (const shots of quick ? [100, 1_000] : [1_000, 10_000]) {
       const rounds = shots / 4;
       gc();
       const m0 = process.memoryUsage();
@@ -132,30 +153,48 @@ async function memory(dir: string, data: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  const session = benchSession('@mtv/coordinator bench', out);
+  const quick = session.quick;
   const dir = await mkdtemp(join(tmpdir(), 'mtv-bench-'));
   try {
     const data = await writeBenchDataset(dir, 60);
     if (!flag('skip-fleet')) {
-      let model = arg('model', '');
+      let model = arg('model', '') ? callerPath(arg('model', '')) : '';
+      if (model && !existsSync(join(model, 'config.json'))) throw new Error(`bench: --model ${arg('model', '')}: no config.json in ${model}`);
       if (!model) {
         const { writeTinyCheckpoint } = await import('@mtv/model');
         model = join(dir, 'model');
         await writeTinyCheckpoint(model, { family: 'clip-llama', seed: 1 });
       }
-      const rounds = Number(arg('rounds', '40'));
+      const rounds = quick ? 6 : Number(arg('rounds', '40'));
+      const pairs = quick ? 2 : Number(arg('pairs', '5'));
       const shardSize = 2;
       const info = await readModelInfo(model);
       const base = { data: { file: data, format: 'jsonl' as const }, model: info };
       out(`model ${info.id} [${info.geometry.layers}, ${info.geometry.heads}, ${info.geometry.headDim}], ${rounds} rounds x 2 shots, ${shardSize} rounds/shard, LP_NUM_THREADS=1 everywhere`);
-      const tIn = await inProcessExtract(dir, model, data, rounds, shardSize);
-      const t1 = await fleetExtract(1, base, dir, model, rounds, shardSize);
-      const t2 = await fleetExtract(2, base, dir, model, rounds, shardSize);
-      out(`\n1. extraction: 1 worker ${secs(t1)}, 2 workers ${secs(t2)}: speedup ${(t1 / t2).toFixed(2)}x (target >= 1.7x)`);
-      out(`2. coordinator overhead: in-process extract() ${secs(tIn)}, 1 worker over the fleet ${secs(t1)}: ${(100 * (t1 / tIn - 1)).toFixed(1)}% (target <= 5%)`);
+      const setups: Setup[] = [];
+      try {
+        const inProc = await inProcessSetup(model, data, rounds, shardSize);
+        setups.push(inProc);
+        const one = await fleetSetup(1, base, dir, model, rounds, shardSize);
+        setups.push(one);
+        const two = await fleetSetup(2, base, dir, model, rounds, shardSize);
+        setups.push(two);
+        out(`method: each set-up runs the timed job once untimed (warm-up: every pipeline variant compiled), then ${pairs} rounds of in-process / 1 worker / 2 workers, order alternating; ratios pair by pair; median [min–max]`);
+        const t = await roundRobin({ inProcess: inProc.run, one: one.run, two: two.run }, { warmup: 1, rounds: pairs });
+        const speedup = pairRatio(t.two, t.one);
+        const overhead = pairRatio(t.inProcess, t.one);
+        const pct = { ...overhead, median: 100 * (overhead.median - 1), min: 100 * (overhead.min - 1), max: 100 * (overhead.max - 1) };
+        out(`\n1. extraction: 1 worker ${fmtStats(t.one, 0, ' ms')}, 2 workers ${fmtStats(t.two, 0, ' ms')}: speedup ${fmtStats(speedup, 2, 'x')} (target 1.7x to 2.0x on 2 cores)`);
+        out(`2. coordinator overhead: in-process extract() ${fmtStats(t.inProcess, 0, ' ms')}, 1 worker over the fleet ${fmtStats(t.one, 0, ' ms')}: ${fmtStats(pct, 1, '%')} (target <= 3%)`);
+      } finally {
+        for (const x of setups.reverse()) await x.close().catch(() => {});
+      }
     }
-    if (!flag('skip-memory')) await memory(dir, data);
+    if (!flag('skip-memory')) await memory(dir, data, quick);
   } finally {
     await rm(dir, { recursive: true, force: true });
+    session.end();
   }
 }
 

@@ -228,7 +228,11 @@ export async function attention(rec: Recorder, a: AttentionArgs): Promise<Tensor
   }
 
   const items = Tn * (Hq / Hkv); // (token, head-in-group) pairs per (row, kv head)
-  const qb = Math.max(1, Math.min(MAX_QB, Math.floor(QB_BUDGET / (D / 4)), items));
+  // Query items per invocation, bucketed to a power of two: every distinct qb is its own pipeline
+  // (a JIT of seconds to a minute on llvmpipe), and items follows the token count, so unbucketed
+  // every short prompt length or GQA group size compiled a new variant (issue 18).
+  const qbCap = Math.max(1, Math.min(MAX_QB, Math.floor(QB_BUDGET / (D / 4))));
+  const qb = Math.min(qbCap, 2 ** Math.ceil(Math.log2(Math.max(1, items))));
   const n = B * Hkv * Math.ceil(items / qb);
   const posWords = new Array<number>(ATTENTION_MAX_UNIFORM_POSITIONS).fill(0);
   pos.uniform.forEach((v, i) => (posWords[i] = v));

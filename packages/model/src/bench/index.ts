@@ -5,7 +5,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Gpu, rng } from '@mtv/kernels';
+import { Gpu, benchSession, fmtStats, repeat, rng, type Stats } from '@mtv/kernels';
 import { LlavaModel, writeTinyCheckpoint, type RgbImage, type TinyFamily, type TinyOptions } from '../index.js';
 
 interface Case {
@@ -37,23 +37,18 @@ function image(size: number): RgbImage {
   return { width: size, height: size, data: Uint8Array.from({ length: size * size * 3 }, () => Math.floor(256 * r())), source: 'bench' };
 }
 
-async function time(fn: () => Promise<unknown>, reps: number): Promise<number> {
-  const ms: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    await fn();
-    ms.push(performance.now() - t0);
-  }
-  return ms.sort((a, b) => a - b)[Math.floor(ms.length / 2)]!;
-}
+/** The shared method (@mtv/kernels measure.ts): pipelines compiled before (forward + generate above), median [min–max] of reps. */
+const time = (fn: () => Promise<unknown>, reps: number): Promise<Stats> => repeat(async () => void (await fn()), { warmup: 0, repeats: reps });
 
 async function main(): Promise<void> {
+  const session = benchSession('@mtv/model bench', (s) => console.log(s));
   const gpu = await Gpu.create();
   console.log(`adapter: ${gpu.report.device || gpu.report.description} (${gpu.report.backend}${gpu.report.cpuAdapter ? ', CPU adapter' : ''})`);
   const root = await mkdtemp(join(tmpdir(), 'mtv-model-bench-'));
-  const rows: string[][] = [['model', 'params', 'weights on device', 'prompt tokens', 'prefill ms', 'prefill tok/s', 'decode tok/s']];
+  const rows: string[][] = [['model', 'params', 'weights on device', 'prompt tokens', 'prefill ms [min–max]', 'prefill tok/s', 'decode tok/s']];
   try {
-    for (const c of CASES) {
+    // --quick: the tiny checkpoints only (the ~110M one takes minutes), 3 repeats.
+    for (const c of session.quick ? CASES.filter((x) => !x.overrides) : CASES) {
       const dir = join(root, c.name.replace(/\W+/g, '-'));
       await writeTinyCheckpoint(dir, { family: c.family, seed: 1, dtype: 'F16', ...(c.overrides ? { configOverrides: c.overrides } : {}) });
       if (c.overrides) {
@@ -68,12 +63,12 @@ async function main(): Promise<void> {
       const p = await m.prepare({ text: c.prompt, images: [image(c.imageSize)] });
       await m.forward(p); // compile every pipeline
       await m.generate(p, { maxNewTokens: 2, stopTokens: [] });
-      const reps = c.overrides ? 3 : 5;
+      const reps = session.quick ? 3 : 5;
       const prefill = await time(() => m.forward(p), reps);
       const g1 = await time(() => m.generate(p, { maxNewTokens: 1, stopTokens: [] }), reps);
       const gN = await time(() => m.generate(p, { maxNewTokens: 1 + c.decodeTokens, stopTokens: [] }), reps);
-      const decodeMs = (gN - g1) / c.decodeTokens;
-      rows.push([c.name, `${(params / 1e6).toFixed(2)}M`, `${(m.deviceBytes / 2 ** 20).toFixed(1)} MiB`, String(p.ids.length), prefill.toFixed(1), (p.ids.length / (prefill / 1000)).toFixed(0), (1000 / decodeMs).toFixed(1)]);
+      const decodeMs = (gN.median - g1.median) / c.decodeTokens;
+      rows.push([c.name, `${(params / 1e6).toFixed(2)}M`, `${(m.deviceBytes / 2 ** 20).toFixed(1)} MiB`, String(p.ids.length), fmtStats(prefill, 1), (p.ids.length / (prefill.median / 1000)).toFixed(0), (1000 / decodeMs).toFixed(1)]);
       console.error(`  done: ${c.name}`);
       await m.close();
     }
@@ -83,6 +78,8 @@ async function main(): Promise<void> {
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const r of rows) console.log(r.map((v, i) => v.padStart(widths[i]!)).join('  '));
+  console.log('decode tok/s: from the medians of generate(1 + N tokens) and generate(1 token)');
+  session.end();
 }
 
 main().catch((e: unknown) => {

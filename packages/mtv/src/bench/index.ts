@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { Gpu } from '@mtv/kernels';
+import { Gpu, benchSession, callerPath, fmtStats, interleave, mapStats } from '@mtv/kernels';
 import { LlavaModel, writeTinyCheckpoint } from '@mtv/model';
 import { loadDataset } from '../datasets/load.js';
 import type { Dataset } from '../datasets/types.js';
@@ -65,10 +65,14 @@ async function main(): Promise<void> {
     .option('--prompt-tokens <n>', 'zero-shot rollout prompt length for the locate benchmark', (v) => Number(v), 480)
     .option('--icl-shots <n>', 'shots of the ICL baseline', (v) => Number(v), 16)
     .option('--queries <n>', 'queries timed per inference mode', (v) => Number(v), 3)
-    .option('--repeats <n>', 'locate runs per mode (best time kept)', (v) => Number(v), 2)
+    .option('--repeats <n>', 'interleaved prefix/naive locate pairs (median [min–max], ratio pair by pair)', (v) => Number(v), 5)
     .option('--json', 'JSON on stdout')
+    .option('--quick', 'tiny sizes for the bench-commands test (figures not for the record)')
     .parse()
-    .opts<{ model?: string; steps: number; promptTokens: number; iclShots: number; queries: number; repeats: number; json?: boolean }>();
+    .opts<{ model?: string; steps: number; promptTokens: number; iclShots: number; queries: number; repeats: number; json?: boolean; quick?: boolean }>();
+  const session = benchSession('@mtv/mtv bench', (s) => void process.stderr.write(`${s}\n`));
+  if (session.quick) Object.assign(opts, { steps: 1, promptTokens: 32, iclShots: 2, queries: 2, repeats: 2 });
+  if (opts.model) opts.model = callerPath(opts.model);
   const demo = fileURLToPath(new URL('../../../toy/demo-model', import.meta.url));
   const tmp = await mkdtemp(join(tmpdir(), 'mtv-bench-'));
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
@@ -96,15 +100,12 @@ async function main(): Promise<void> {
     const [L, H] = model.headShape;
     for (const mode of ['prefix', 'naive'] as const) await rolloutEvaluator(model, { format: 'jsonl', means, mode, prompt })({ item: data.examples[0]!, index: 0, variant: 0 }, [new Uint8Array(L * H).fill(1), new Uint8Array(L * H)]);
     log(`locate: ${opts.steps} steps x 32 masks, rollout prompt ${rolloutTokens} tokens ...`);
-    // Alternate the two modes and keep each one's best time: the machine's 2 cores are shared.
-    let tPrefix = Infinity;
-    let tNaive = Infinity;
-    for (let rep = 0; rep < opts.repeats; rep++) {
-      tPrefix = Math.min(tPrefix, (await seconds(() => locate(model, data, means, cfg)))[1]);
-      tNaive = Math.min(tNaive, (await seconds(() => locate(model, data, means, { ...cfg, mode: 'naive' })))[1]);
-    }
-    log(`  prefix-shared batched: ${tPrefix.toFixed(2)} s (best of ${opts.repeats})`);
-    log(`  naive recompute:       ${tNaive.toFixed(2)} s  -> ratio ${(tNaive / tPrefix).toFixed(1)}x`);
+    // The shared method: prefix and naive interleaved, ratio pair by pair (warm-up done above).
+    const ab = await interleave(async () => void (await locate(model, data, means, cfg)), async () => void (await locate(model, data, means, { ...cfg, mode: 'naive' })), { warmup: 0, pairs: opts.repeats, quick: session.quick });
+    const tPrefix = ab.a.median / 1000;
+    const tNaive = ab.b.median / 1000;
+    log(`  prefix-shared batched: ${fmtStats(mapStats(ab.a, (v) => v / 1000), 2, ' s')} (${opts.repeats} interleaved pairs)`);
+    log(`  naive recompute:       ${fmtStats(mapStats(ab.b, (v) => v / 1000), 2, ' s')}  -> ratio ${fmtStats(ab.ratio, 1, 'x')} (pair by pair)`);
 
     // ---- 2. MTV per query vs k-shot ICL per query ----
     const heads = new Uint8Array(L * H).fill(1);
@@ -143,6 +144,7 @@ async function main(): Promise<void> {
     gpu.destroy();
   } finally {
     await rm(tmp, { recursive: true, force: true });
+    session.end();
   }
 }
 
