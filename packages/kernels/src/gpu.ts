@@ -28,6 +28,7 @@ export class Gpu implements TensorOwner {
   private readonly free = new Map<number, GPUBuffer[]>();
   private readonly sizes = new WeakMap<GPUBuffer, number>();
   private readonly pipelines = new Map<string, Promise<PipelineEntry>>();
+  private readonly pipelineLabels = new Map<string, string>();
   /** Uniform pages of finished recorders, reused so a decode step does not create buffers. */
   private readonly uniformPages: GPUBuffer[] = [];
   private lostInfo: GPUDeviceLostInfo | null = null;
@@ -190,13 +191,22 @@ export class Gpu implements TensorOwner {
     if (!p) {
       p = this.compile(name, code, constants, entryPoint);
       this.pipelines.set(key, p);
-      p.catch(() => this.pipelines.delete(key));
+      this.pipelineLabels.set(key, `${name}${entryPoint === 'main' ? '' : `:${entryPoint}`}${Object.keys(constants).length ? ` ${JSON.stringify(constants)}` : ''}`);
+      p.catch(() => {
+        this.pipelines.delete(key);
+        this.pipelineLabels.delete(key);
+      });
     }
     return p;
   }
 
   get pipelineCount(): number {
     return this.pipelines.size;
+  }
+
+  /** The names of the pipelines compiled so far, one per distinct variant (bench: JIT variants of a run). */
+  get pipelineNames(): string[] {
+    return [...this.pipelineLabels.values()];
   }
 
   private async compile(name: string, code: string, constants: Record<string, number>, entryPoint: string): Promise<PipelineEntry> {

@@ -91,7 +91,18 @@ async function main(): Promise<void> {
     log(`model: ${modelKind} (${modelDir}), heads ${model.headShape.join('x')}, context ${maxPos}, adapter ${gpu.report.cpuAdapter ? 'cpu' : 'gpu'}`);
 
     // ---- 1. locate: prefix-shared batched rollouts vs naive ----
+    const pipes0 = gpu.pipelineCount;
+    const tEx = performance.now();
     const means = (await extract(model, data, { seed: 0, shots: 2, rounds: 4, shardSize: 2 })).means();
+    const variants = (names: string[]): string => {
+      const by = new Map<string, number>();
+      for (const n of names) {
+        const k = n.split(/[:_ ]/)[0]!;
+        by.set(k, (by.get(k) ?? 0) + 1);
+      }
+      return [...by].map(([k, v]) => `${k} ${v}`).join(', ');
+    };
+    log(`JIT: the first extract (4 rounds, model just loaded) took ${((performance.now() - tEx) / 1000).toFixed(2)} s and compiled ${gpu.pipelineCount - pipes0} pipeline variants (${variants(gpu.pipelineNames.slice(pipes0))})`);
     const instruction = await longInstruction(model, data, Math.min(opts.promptTokens, maxPos - 8));
     const prompt = { instruction };
     const rolloutTokens = (await prepare(model, zeroShotPrompt('jsonl', data.examples[0]!, 0, prompt))).ids.length;
@@ -99,6 +110,7 @@ async function main(): Promise<void> {
     // Warm-up: compile every pipeline of both paths once, outside the timings.
     const [L, H] = model.headShape;
     for (const mode of ['prefix', 'naive'] as const) await rolloutEvaluator(model, { format: 'jsonl', means, mode, prompt })({ item: data.examples[0]!, index: 0, variant: 0 }, [new Uint8Array(L * H).fill(1), new Uint8Array(L * H)]);
+    log(`JIT: after the locate warm-up (both rollout modes) ${gpu.pipelineCount} pipeline variants in all (${variants(gpu.pipelineNames)})`);
     log(`locate: ${opts.steps} steps x 32 masks, rollout prompt ${rolloutTokens} tokens ...`);
     // The shared method: prefix and naive interleaved, ratio pair by pair (warm-up done above).
     const ab = await interleave(async () => void (await locate(model, data, means, cfg)), async () => void (await locate(model, data, means, { ...cfg, mode: 'naive' })), { warmup: 0, pairs: opts.repeats, quick: session.quick });

@@ -6,6 +6,8 @@
 //     [--weights f16|f32] [--json out.json]
 import { isMainModule } from '@mtv/model';
 import { writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { callerPath, isQuick, loadAverageLine } from '@mtv/kernels';
 import { exitOnBrokenPipe } from '@mtv/kernels';
 import { parseArgs } from 'node:util';
 import { LlavaModel } from '@mtv/model';
@@ -18,7 +20,9 @@ export async function runEval(argv: string[]): Promise<string> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      model: { type: 'string', default: 'packages/toy/demo-model' },
+      // Default: this package's demo model wherever the command runs from (npm runs `npm run bench
+      // -w @mtv/toy` inside packages/toy); a given path resolves against the caller's directory.
+      model: { type: 'string', default: fileURLToPath(new URL('../../demo-model', import.meta.url)) },
       n: { type: 'string', default: '100' },
       seed: { type: 'string', default: '1' },
       shots: { type: 'string', default: '0,1,2,4,8' },
@@ -29,7 +33,10 @@ export async function runEval(argv: string[]): Promise<string> {
     },
     strict: true,
   });
-  const n = Number(values.n);
+  values.model = callerPath(values.model!);
+  // Quick mode (MTV_BENCH_QUICK=1 / --n from the bench-commands test): 4 queries per cell.
+  const n = isQuick([]) ? 4 : Number(values.n);
+  if (isQuick([])) process.stderr.write(`toy eval: QUICK MODE (n = 4), ${loadAverageLine()} at start\n`);
   const seed = Number(values.seed);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--n: expected a positive integer, got ${values.n}`);
   if (!Number.isInteger(seed)) throw new Error(`--seed: expected an integer, got ${values.seed}`);
