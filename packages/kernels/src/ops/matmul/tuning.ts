@@ -27,16 +27,17 @@ export function defaultMatmulVariant(report: Pick<AdapterReport, 'cpuAdapter'>):
   return report.cpuAdapter ? 'register' : 'tiled';
 }
 
-const pow2ceil = (v: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, v)));
 
 /**
  * Register block for an M x N x K product: 32x32 for large aligned GEMMs; otherwise TN = 16 and
- * TM = the smallest power of two >= M capped at 16, so a GEMV (M = 1) does not load the same X
- * row 16 times.
+ * TM bucketed to 1 (GEMV: decode does not load the same X row 16 times), 4 (M <= 4) or 16. Every
+ * distinct block is its own pipeline, compiled on first use (seconds of JIT on llvmpipe), and M is the
+ * token count, so the buckets are few on purpose: a power of two per M compiled up to 5 variants
+ * as prompt lengths varied (issue 18).
  */
 export function registerTuning(m: number, n: number, k: number): RegisterTuning {
   if (m >= 256 && n >= 256 && k % 4 === 0) return { tm: 32, tn: 32, wg: 8 };
-  return { tm: Math.min(16, pow2ceil(m)), tn: 16, wg: 8 };
+  return { tm: m <= 1 ? 1 : m <= 4 ? 4 : 16, tn: 16, wg: 8 };
 }
 
 /** Workgroup side of the tiled variant: 16x16 invocations where allowed, else 8x8. */
