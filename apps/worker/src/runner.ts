@@ -165,7 +165,7 @@ export class ShardRunner {
       const item = s.items[i]!;
       const query = s.examples[item.query]!;
       const { prepared } = await this.prepare(s.format, item.shots.map((k) => s.examples[k]!), query);
-      const gen = await this.model.generate(prepared, { maxNewTokens: s.maxNewTokens, stopTokens, ...(s.mtv ? { patch: { values: s.mtv.means, mask: s.mtv.heads } } : {}) });
+      const gen = await this.model.generate(prepared, { maxNewTokens: s.maxNewTokens, minNewTokens: s.minNewTokens ?? 1, stopTokens, ...(s.mtv ? { patch: { values: s.mtv.means, mask: s.mtv.heads } } : {}) });
       outputs.push({ exampleId: query.id, text: gen.text, tokens: Int32Array.from(gen.ids), firstTokenLoss: null });
       onProgress?.(i + 1, s.items.length);
     }

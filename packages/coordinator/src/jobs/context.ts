@@ -1,6 +1,6 @@
 // Everything a phase of a job needs: the spec, the loaded datasets, the image store, the wire
 // format, the scheduler and where events go.
-import { checkShots, loadDataset, type Dataset } from '@mtv/mtv';
+import { checkAnnotationCoverage, checkShots, loadDataset, loadVqaAnnotations, type Dataset, type VqaAnnotation } from '@mtv/mtv';
 import type { Logger } from '../net/logger.js';
 import type { PromptFormat } from '../protocol/index.js';
 import type { Scheduler } from '../scheduler/index.js';
@@ -23,6 +23,8 @@ export interface JobContext {
   readonly data: Dataset;
   /** Validation and evaluation data (spec.evalData, else data). */
   readonly evalData: Dataset;
+  /** spec.eval.annotations, loaded (official VQA answers by question id). */
+  readonly annotations?: ReadonlyMap<string, VqaAnnotation>;
   readonly store: ImageStore;
   readonly format: PromptFormat;
   readonly scheduler: Scheduler;
@@ -35,7 +37,7 @@ export async function loadData(ref: DataRef): Promise<Dataset> {
 }
 
 /** Loads the datasets of a spec and checks them against its settings before any work is handed out. */
-export async function loadJobData(spec: JobSpec): Promise<{ data: Dataset; evalData: Dataset }> {
+export async function loadJobData(spec: JobSpec): Promise<{ data: Dataset; evalData: Dataset; annotations?: ReadonlyMap<string, VqaAnnotation> }> {
   const data = await loadData(spec.data);
   const evalData = spec.evalData ? await loadData(spec.evalData) : data;
   checkShots(data, spec.extract.shots, 'extract');
@@ -43,10 +45,15 @@ export async function loadJobData(spec: JobSpec): Promise<{ data: Dataset; evalD
     throw new Error(`job ${spec.jobId}: eval data format '${spec.evalData.format}' differs from the training data's '${spec.data.format}'`);
   }
   if (spec.eval && spec.eval.modes.some((m) => m === 'icl' || m === 'mtv+icl')) checkShots(data, spec.eval.shots, 'eval');
+  if (spec.eval?.annotations) {
+    const annotations = await loadVqaAnnotations(spec.eval.annotations);
+    checkAnnotationCoverage(evalData, annotations, spec.eval.annotations, spec.eval.n);
+    return { data, evalData, annotations };
+  }
   return { data, evalData };
 }
 
-export function makeContext(spec: JobSpec, loaded: { data: Dataset; evalData: Dataset }, scheduler: Scheduler, logger: Logger, emit: (e: PipelineEvent) => void): JobContext {
+export function makeContext(spec: JobSpec, loaded: { data: Dataset; evalData: Dataset; annotations?: ReadonlyMap<string, VqaAnnotation> }, scheduler: Scheduler, logger: Logger, emit: (e: PipelineEvent) => void): JobContext {
   return {
     spec, ...loaded, store: new ImageStore(), format: wireFormat(spec.data.format, spec.data.instruction !== undefined ? { instruction: spec.data.instruction } : {}),
     scheduler, logger, emit,

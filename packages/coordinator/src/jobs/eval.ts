@@ -3,8 +3,8 @@
 // and ICL shots come from the same (seed, i) streams as @mtv/mtv's evaluate(), so a fleet evaluation
 // asks exactly the prompts a single-process one does.
 import {
-  Prng, buildPrompt, evalShots, metricFor, scoreGeneration, scoreInterval,
-  type Example, type MetricKind, type Prompt,
+  Prng, buildPrompt, evalShots, metricFor, resolveScoreOptions, scoreGeneration, scoreInterval,
+  type Example, type MetricKind, type Prompt, type ScoreOptions,
 } from '@mtv/mtv';
 import type { EvalMode, EvalShard, ShardResult, WireMtv } from '../protocol/index.js';
 import type { ShardTask } from '../scheduler/index.js';
@@ -19,6 +19,8 @@ export interface EvalSummary {
   readonly accuracy: number;
   readonly lower: number;
   readonly upper: number;
+  /** The scoring in force (defaults filled in), as single-process `evaluate` reports it. */
+  readonly scoring: Required<ScoreOptions>;
 }
 
 export interface EvalProgressState {
@@ -56,6 +58,9 @@ export async function runEval(ctx: JobContext, opts: EvalRunOptions): Promise<Ev
       const shots = usesShots(mode) ? evalShots(ctx.data.examples, query, e.shots, e.seed, i) : [];
       return { query, shots, variant, prompt: buildPrompt(format, { shots, query, variant }, spec.data.instruction !== undefined ? { instruction: spec.data.instruction } : {}) };
     });
+  const scoring = resolveScoreOptions(format, {
+    ...(e.vqaScorer ? { vqaScorer: e.vqaScorer } : {}), ...(e.optionRule ? { optionRule: e.optionRule } : {}), ...(e.answerCleanup ? { answerCleanup: e.answerCleanup } : {}),
+  });
   const scores: Record<string, number[]> = { ...(opts.resume?.scores ?? {}) };
   const jobId = `${spec.jobId}.eval`;
   const tasks: ShardTask[] = [];
@@ -84,6 +89,7 @@ export async function runEval(ctx: JobContext, opts: EvalRunOptions): Promise<Ev
           return {
             kind: 'eval', jobId, shardId: id, modelHash: spec.model.hash, format: ctx.format, geometry: spec.model.geometry,
             mode, examples: table.examples, items: wireItems, mtv: usesMtv(mode) ? opts.mtv : null, maxNewTokens: e.maxNewTokens,
+            ...(e.minNewTokens !== undefined ? { minNewTokens: e.minNewTokens } : {}),
           };
         },
         accept: async (res: ShardResult) => {
@@ -92,7 +98,7 @@ export async function runEval(ctx: JobContext, opts: EvalRunOptions): Promise<Ev
           scores[String(id)] = res.outputs.map((o, k) => {
             const it = chunk[k]!;
             if (o.exampleId !== it.query.id && !o.exampleId.startsWith(`${it.query.id}#`)) throw new Error(`output ${k} is for example ${o.exampleId}, the item is ${it.query.id}`);
-            return scoreGeneration(metricFor(format, it.prompt), it.prompt, o.text);
+            return scoreGeneration(metricFor(format, it.prompt), it.prompt, o.text, ctx.annotations, scoring);
           });
           await opts.onShard(() => ({ scores }));
         },
@@ -107,6 +113,6 @@ export async function runEval(ctx: JobContext, opts: EvalRunOptions): Promise<Ev
   return e.modes.map((mode): EvalSummary => {
     const s = shardsOf.get(mode)!.flatMap((id) => scores[String(id)] ?? []);
     const iv = scoreInterval(metric!, s);
-    return { mode, shots: usesShots(mode) ? e.shots : 0, metric: metric!, n: s.length, accuracy: iv.estimate, lower: iv.lower, upper: iv.upper };
+    return { mode, shots: usesShots(mode) ? e.shots : 0, metric: metric!, n: s.length, accuracy: iv.estimate, lower: iv.lower, upper: iv.upper, scoring };
   });
 }

@@ -54,8 +54,16 @@ export const JobSpecSchema = z.strictObject({
       shots: z.int().min(0).max(1024),
       modes: z.array(z.enum(EVAL_PHASE_MODES)).min(1),
       maxNewTokens: z.int().min(1).max(4096),
+      /** End tokens are refused before this many new tokens (default 1, as the reference). */
+      minNewTokens: z.int().min(0).max(4096).optional(),
       /** Items per eval shard. */
       shardSize: posInt,
+      /** Official VQA annotation JSON on the coordinator's disk, scored against by question id. */
+      annotations: z.string().min(1).optional(),
+      /** VQA scorer (default: lavis for vizwiz/okvqa, official otherwise), 2-way rule and answer clean-up (default: reference). */
+      vqaScorer: z.enum(['lavis', 'official']).optional(),
+      optionRule: z.enum(['reference', 'lenient']).optional(),
+      answerCleanup: z.enum(['reference', 'line']).optional(),
     })
     .nullable(),
   /** Where the MTV artifact is written. */

@@ -199,6 +199,8 @@ export const EvalShardSchema = z
     items: z.array(z.strictObject({ query: count, shots: z.array(count).max(LIMITS.shotsPerRound) })).min(1),
     mtv: WireMtvSchema.nullable(),
     maxNewTokens: z.int().min(1).max(LIMITS.maxNewTokens),
+    /** End tokens are refused before this many new tokens (absent: 1, the reference's min_new_tokens). */
+    minNewTokens: z.int().min(0).max(LIMITS.maxNewTokens).optional(),
   })
   .superRefine((s, ctx) => {
     const g = s.geometry;

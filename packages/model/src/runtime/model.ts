@@ -51,7 +51,10 @@ export interface ForwardResult {
 }
 
 export interface GenerateOptions {
+  /** Default: generation_config.json's max_new_tokens, else 16. */
   maxNewTokens?: number;
+  /** Stop tokens are not taken before this many new tokens (Hugging Face min_new_tokens; default 0). */
+  minNewTokens?: number;
   /** Token ids that end generation (default: the tokenizer's eos ids). */
   stopTokens?: readonly number[];
   /** MTV: patch these heads at the last prompt token and at every generated token. */
@@ -246,7 +249,8 @@ export class LlavaModel {
 
   /** Greedy generation; deterministic. With `patch`, the MTV heads are patched at the last prompt token and every generated token. */
   async generate(p: PreparedPrompt, opts: GenerateOptions = {}): Promise<GenerateResult> {
-    const maxNew = opts.maxNewTokens ?? 16;
+    const maxNew = opts.maxNewTokens ?? this.tokenizer.generationMaxNewTokens ?? 16;
+    const minNew = opts.minNewTokens ?? 0;
     if (!Number.isInteger(maxNew) || maxNew < 1) throw new Error(`maxNewTokens must be a positive integer, got ${maxNew}`);
     const T = p.ids.length;
     this.checkLength(T + maxNew);
@@ -275,11 +279,18 @@ export class LlavaModel {
         const read = rec.read(next);
         const readLogits = rec.read(logits);
         await rec.submit();
-        const id = (await read)[0]!;
+        let id = (await read)[0]!;
         // A NaN or Inf logit makes every later token meaningless (the argmax of garbage): stop, and
         // find the layer it came from.
-        const bad = firstNonFiniteOf((await readLogits) as Float32Array, nTok);
+        const stepLogits = (await readLogits) as Float32Array;
+        const bad = firstNonFiniteOf(stepLogits, nTok);
         if (bad >= 0) throw await this.nonFiniteLogits(p, out, opts.patch, step, bad);
+        if (step < minNew && stop.has(id)) {
+          // min_new_tokens: the best token that is not a stop token (first index on ties, as argmax).
+          let best = -1;
+          for (let v = 0; v < nTok; v++) if (!stop.has(v) && (best < 0 || stepLogits[v]! > stepLogits[best]!)) best = v;
+          if (best >= 0) id = best;
+        }
         if (stop.has(id)) {
           finish = 'stop';
           break;

@@ -53,6 +53,8 @@ export class TextTokenizer {
   readonly unkTokenId: number | null;
   /** Ids that end generation: eos, generation_config's eos_token_id, and END_OF_TURN_TOKENS present. */
   readonly eosTokenIds: readonly number[];
+  /** generation_config.json's `max_new_tokens` (the Hugging Face convention), or null when absent. */
+  readonly generationMaxNewTokens: number | null;
   readonly chatTemplate: ChatTemplate | null;
   private readonly lib: Tokenizer;
 
@@ -97,6 +99,11 @@ export class TextTokenizer {
       if (id !== undefined) eos.add(id);
     }
     this.eosTokenIds = [...eos];
+    const genMax = files.generationConfig?.max_new_tokens;
+    if (genMax !== undefined && genMax !== null && (!Number.isInteger(genMax) || (genMax as number) < 1)) {
+      throw new TokenizerError(source, `generation_config.json max_new_tokens ${JSON.stringify(genMax)} is not a positive integer`);
+    }
+    this.generationMaxNewTokens = genMax === undefined || genMax === null ? null : (genMax as number);
 
     const tpl = files.chatTemplate === undefined ? templateFromConfig(files.tokenizerConfig, `tokenizer_config.json of ${source}`) : files.chatTemplate;
     this.chatTemplate = tpl === null ? null : new ChatTemplate(tpl);

@@ -12,8 +12,10 @@ export interface TaskVector {
 }
 
 export interface ApplyOptions {
-  /** Default 10 (the answers are short; scoring keeps the first span). */
+  /** Default: the checkpoint's generation_config.json max_new_tokens, else 20 (the reference's eval). */
   readonly maxNewTokens?: number;
+  /** Stop tokens are refused before this many new tokens (default 1, the reference's min_new_tokens). */
+  readonly minNewTokens?: number;
   readonly stopTokens?: readonly number[];
 }
 
@@ -42,10 +44,15 @@ export function defaultStopTokens(model: LlavaModel): number[] {
   return [...model.tokenizer.eosTokenIds, ...Array.from({ length: Math.max(0, rows - known) }, (_, i) => known + i)];
 }
 
+/** The reference's eval generation (mtv_eval.py: max_new_tokens=20, min_new_tokens=1). */
+export const DEFAULT_MAX_NEW_TOKENS = 20;
+export const DEFAULT_MIN_NEW_TOKENS = 1;
+
 /** Greedy generation, with the MTV patched in when `vector` is given (null: plain generation). */
 export function generateWith(model: LlavaModel, prepared: PreparedPrompt, vector: TaskVector | null, opts: ApplyOptions = {}): Promise<GenerateResult> {
   return model.generate(prepared, {
-    maxNewTokens: opts.maxNewTokens ?? 10,
+    maxNewTokens: opts.maxNewTokens ?? model.tokenizer.generationMaxNewTokens ?? DEFAULT_MAX_NEW_TOKENS,
+    minNewTokens: opts.minNewTokens ?? DEFAULT_MIN_NEW_TOKENS,
     stopTokens: opts.stopTokens ?? defaultStopTokens(model),
     ...(vector ? { patch: headPatch(model, vector) } : {}),
   });

@@ -39,3 +39,20 @@ export function parseVqaAnnotations(file: string, json: unknown): Map<string, Vq
   });
   return out;
 }
+
+/**
+ * Refuses an annotation file that does not cover the evaluated examples' question ids (the first `n`,
+ * default all): the error names the first missing ids and how many are missing.
+ */
+export function checkAnnotationCoverage(
+  data: { readonly examples: readonly object[] }, annotations: ReadonlyMap<string, VqaAnnotation>, file: string, n?: number,
+): void {
+  const ids = data.examples.slice(0, n ?? data.examples.length).flatMap((e) => {
+    const q = (e as { questionId?: unknown }).questionId;
+    return typeof q === 'string' ? [q] : [];
+  });
+  const missing = ids.filter((id) => !annotations.has(id));
+  if (missing.length > 0) {
+    throw new DatasetError(file, `annotations do not cover ${missing.length} of the ${ids.length} evaluated question ids (first missing: ${missing.slice(0, 5).join(', ')})`);
+  }
+}

@@ -3,4 +3,4 @@ export { loadDataset, type ImageDecoder, type LoadDatasetOptions } from './load.
 export { parseDatasetText } from './parse.js';
 export { resolveInRoot, realRoot, PathEscapeError } from './paths.js';
 export { datasetHash, canonicalExample } from './hash.js';
-export { loadVqaAnnotations, parseVqaAnnotations } from './annotations.js';
+export { checkAnnotationCoverage, loadVqaAnnotations, parseVqaAnnotations } from './annotations.js';

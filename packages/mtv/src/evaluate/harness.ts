@@ -9,7 +9,7 @@ import { buildPrompt, type Prompt, type PromptOptions } from '../prompts/formats
 import { Prng } from '../sampling/prng.js';
 import { generateWith, type TaskVector } from '../apply/apply.js';
 import { PipelineError, checkShots, prepare, type TaskData } from '../pipeline/prompts.js';
-import { metricFor, scoreGeneration, scoreInterval, type MetricKind } from './score.js';
+import { metricFor, resolveScoreOptions, scoreGeneration, scoreInterval, type MetricKind, type ScoreOptions } from './score.js';
 
 /** The canonical spellings, the same in every CLI, the wire protocol and the checkpoint: `mtv+icl`. */
 export const EVAL_MODES = ['zero-shot', 'icl', 'mtv', 'mtv+icl'] as const;
@@ -36,7 +36,12 @@ export interface EvaluateOptions {
   readonly vector?: TaskVector;
   /** Official VQA annotations by question id (VizWiz/OK-VQA scoring). */
   readonly annotations?: ReadonlyMap<string, VqaAnnotation>;
+  /** Default: the checkpoint's generation_config.json max_new_tokens, else 20 (the reference). */
   readonly maxNewTokens?: number;
+  /** Default 1 (the reference's min_new_tokens). */
+  readonly minNewTokens?: number;
+  /** VQA scorer, 2-way rule, answer clean-up (defaults: the reference's; see resolveScoreOptions). */
+  readonly scoring?: ScoreOptions;
   readonly prompt?: PromptOptions;
   readonly onRecord?: (r: EvalRecord) => void | Promise<void>;
   readonly onProgress?: (done: number, total: number) => void;
@@ -69,6 +74,8 @@ export interface ModeSummary {
 }
 
 export interface EvalReport {
+  /** The scoring in force (defaults filled in). */
+  readonly scoring: Required<ScoreOptions>;
   readonly summaries: readonly ModeSummary[];
   readonly records: readonly EvalRecord[];
 }
@@ -96,6 +103,7 @@ export async function evaluate(model: LlavaModel, data: TaskData, opts: Evaluate
   const n = Math.min(opts.n ?? data.examples.length, data.examples.length);
   if (!(n > 0)) throw new PipelineError(`evaluate: n must be positive, got ${opts.n}`);
 
+  const scoring = resolveScoreOptions(data.format, opts.scoring);
   const records: EvalRecord[] = [];
   const scores = new Map<EvalMode, number[]>(opts.modes.map((m) => [m, []]));
   let metricOf: MetricKind | null = null;
@@ -109,10 +117,13 @@ export async function evaluate(model: LlavaModel, data: TaskData, opts: Evaluate
       const prompt: Prompt = buildPrompt(data.format, { shots: evalShots(train.examples, query, k, seed, i), query, variant }, opts.prompt);
       const prepared = await prepare(model, prompt);
       const vector = mode === 'mtv' || mode === 'mtv+icl' ? opts.vector! : null;
-      const gen = await generateWith(model, prepared, vector, { maxNewTokens: opts.maxNewTokens ?? 8 });
+      const gen = await generateWith(model, prepared, vector, {
+        ...(opts.maxNewTokens !== undefined ? { maxNewTokens: opts.maxNewTokens } : {}),
+        ...(opts.minNewTokens !== undefined ? { minNewTokens: opts.minNewTokens } : {}),
+      });
       const metric = metricFor(data.format, prompt);
       metricOf ??= metric;
-      const score = scoreGeneration(metric, prompt, gen.text, opts.annotations);
+      const score = scoreGeneration(metric, prompt, gen.text, opts.annotations, scoring);
       const rec: EvalRecord = {
         mode, index: i, exampleId: query.id, ...(prompt.questionId !== undefined ? { questionId: prompt.questionId } : {}),
         shots: k, promptTokens: prepared.ids.length, prediction: gen.text, answer: prompt.answer, metric, score, finish: gen.finish,
@@ -129,7 +140,7 @@ export async function evaluate(model: LlavaModel, data: TaskData, opts: Evaluate
     const iv = scoreInterval(metric, s);
     return { mode, metric, shots: modeShots(mode, shots), n: s.length, accuracy: iv.estimate, lower: iv.lower, upper: iv.upper, interval: iv.method };
   });
-  return { summaries, records };
+  return { scoring, summaries, records };
 }
 
 /** A fixed-width text table of summaries (the CLI prints it on stderr/stdout without --json). */

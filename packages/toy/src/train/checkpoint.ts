@@ -1,5 +1,5 @@
-// Writing the demo model as a Hugging Face LLaVA directory (config.json, model.safetensors,
-// tokenizer.json, tokenizer_config.json, preprocessor_config.json, processor_config.json), and the
+// Writing the demo model as a Hugging Face LLaVA directory (config.json, generation_config.json,
+// model.safetensors, tokenizer.json, tokenizer_config.json, preprocessor_config.json, processor_config.json), and the
 // trainer's resumable state (flat weights + Adam moments + step) next to it.
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -7,6 +7,13 @@ import { buildWordLevelTokenizer, encodeFloats, expectedTensors, parseLlavaConfi
 import { SPECIAL_TOKENS, TOY_VOCAB } from '../tasks/vocab.js';
 import { DEMO_ARCH, demoConfigJson, type DemoArch } from '../model/config.js';
 import { CLIP_MEAN, CLIP_STD } from './data.js';
+
+/**
+ * The demo model's generation_config.json: every toy answer is one word-level token and the model was
+ * never trained to emit `</s>` after it (it goes on with words of the next shot), so, as a Hugging Face
+ * checkpoint would, it says how long its answers are: one new token.
+ */
+export const DEMO_GENERATION_CONFIG = { bos_token_id: 2, eos_token_id: 3, pad_token_id: 0, max_new_tokens: 1 } as const;
 
 const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
 
@@ -61,6 +68,7 @@ export async function writeDemoCheckpoint(dir: string, weights: ReadonlyMap<stri
     addBosToken: true,
   });
   await writeFile(join(tmp, 'config.json'), json(cfg));
+  await writeFile(join(tmp, 'generation_config.json'), json(DEMO_GENERATION_CONFIG));
   await writeFile(join(tmp, 'tokenizer.json'), json(tok.tokenizerJson));
   await writeFile(join(tmp, 'tokenizer_config.json'), json(tok.tokenizerConfig));
   await writeFile(join(tmp, 'preprocessor_config.json'), json(demoPreprocessorJson(a)));
@@ -68,7 +76,7 @@ export async function writeDemoCheckpoint(dir: string, weights: ReadonlyMap<stri
   await mkdir(dirname(dir), { recursive: true });
   await rm(dir, { recursive: true, force: true });
   await rename(tmp, dir);
-  return ['config.json', 'model.safetensors', 'preprocessor_config.json', 'processor_config.json', 'tokenizer.json', 'tokenizer_config.json'];
+  return ['config.json', 'generation_config.json', 'model.safetensors', 'preprocessor_config.json', 'processor_config.json', 'tokenizer.json', 'tokenizer_config.json'];
 }
 
 export interface TrainState {

@@ -1,12 +1,16 @@
 // `mtv eval`: zero-shot / k-shot ICL / MTV / MTV + k-shot on a dataset, a shot-scaling sweep, or a
 // cross-task grid; per-example JSONL and a summary with n and 95% intervals.
 import { createWriteStream } from 'node:fs';
-import { atomicTarget, checkOutputs } from '../../io/output-path.js';
+import { atomicTarget, checkNotAmong, checkOutputs } from '../../io/output-path.js';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { taskVector } from '../../apply/apply.js';
 import { canonicalEvalMode, evaluate, formatSummaryTable, EVAL_MODES, type EvalMode, type EvalRecord } from '../../evaluate/harness.js';
 import { crossTask, shotSweep } from '../../evaluate/sweep.js';
+import {
+  ANSWER_CLEANUPS, OPTION_RULES, VQA_SCORERS, describeScoring, parseAnswerCleanup, parseOptionRule, parseVqaScorer, resolveScoreOptions,
+} from '../../evaluate/score.js';
+import { checkAnnotationCoverage } from '../../datasets/annotations.js';
 import { CliError, intArg, intListArg, listArg, progressBar, seedArg, writeJson, writeLine, type CliIo } from '../io.js';
 import { openAnnotations, openArtifact, openDataset } from '../load.js';
 import { addCommon, addData, addModel, shotsFor, type CommonFlags, type DataFlags, type ModelFlags } from '../options.js';
@@ -21,7 +25,11 @@ interface EvalFlags extends ModelFlags, DataFlags, CommonFlags {
   trainData?: string;
   annotations?: string;
   predictions?: string;
-  maxNewTokens: number;
+  maxNewTokens?: number;
+  minNewTokens: number;
+  vqaScorer?: string;
+  twoWayRule: string;
+  answerCleanup: string;
   instruction?: string;
   sweep?: number[];
   shardSize: number;
@@ -39,7 +47,11 @@ export function registerEval(program: Command, io: CliIo): void {
     .option('--train-data <file>', 'ICL shots (and --sweep activations) come from here (same format; default: --data)')
     .option('--annotations <file>', 'official VQA annotation JSON (VizWiz/OK-VQA scoring)')
     .option('--predictions <file>', 'write per-example records as JSONL')
-    .option('--max-new-tokens <n>', 'generation length', intArg(1), 8)
+    .option('--max-new-tokens <n>', "generation length (default: the model's generation_config.json max_new_tokens, else 20 as the reference)", intArg(1))
+    .option('--min-new-tokens <n>', 'end tokens are refused before this many new tokens (the reference: 1)', intArg(0), 1)
+    .option('--vqa-scorer <name>', `VQA scorer: ${VQA_SCORERS.join(', ')} (default: lavis for vizwiz/okvqa, as the reference; official otherwise)`)
+    .option('--two-way-rule <name>', `option scoring: ${OPTION_RULES.join(', ')} (reference: first span equals the letter)`, 'reference')
+    .option('--answer-cleanup <name>', `answer span: ${ANSWER_CLEANUPS.join(', ')} (reference: split('.')[0].split('\\n')[0])`, 'reference')
     .option('--instruction <text>', 'jsonl format: text before the first shot')
     .option('--sweep <shots-list>', 'shot scaling: MTV accuracy at these numbers of shots compressed (e.g. 16,64,256,1024,4096); rounds = ceil(x / shots)', intListArg)
     .option('--shard-size <n>', 'rounds per shard for --sweep', intArg(1), 10)
@@ -53,6 +65,7 @@ export function registerEval(program: Command, io: CliIo): void {
       ]);
       const data = await openDataset(f);
       const train = f.trainData ? await openDataset(f, f.trainData) : data;
+      checkNotAmong([{ flag: '--predictions', path: f.predictions }], 'an image of the data', [data, train].flatMap((d) => d.examples.flatMap((e) => [...e.images])));
       const annotations = await openAnnotations(f.annotations);
       const shots = shotsFor(data, f.shots);
       const modes: EvalMode[] = (f.modes ?? (f.artifact ? [...EVAL_MODES] : ['zero-shot', 'icl'])).map((m) => {
@@ -61,7 +74,15 @@ export function registerEval(program: Command, io: CliIo): void {
         return c;
       });
       const prompt = f.instruction ? { prompt: { instruction: f.instruction } } : {};
-      const common = { seed: f.seed, shots, maxNewTokens: f.maxNewTokens, ...(f.n ? { n: f.n } : {}), ...(annotations ? { annotations } : {}), ...prompt };
+      const scoring = resolveScoreOptions(data.format, {
+        ...(f.vqaScorer !== undefined ? { vqaScorer: cliPick(parseVqaScorer, f.vqaScorer) } : {}),
+        optionRule: cliPick(parseOptionRule, f.twoWayRule), answerCleanup: cliPick(parseAnswerCleanup, f.answerCleanup),
+      });
+      if (annotations) checkAnnotationCoverage(data, annotations, f.annotations!, f.n);
+      const common = {
+        seed: f.seed, shots, ...(f.maxNewTokens !== undefined ? { maxNewTokens: f.maxNewTokens } : {}), minNewTokens: f.minNewTokens, scoring,
+        ...(f.n ? { n: f.n } : {}), ...(annotations ? { annotations } : {}), ...prompt,
+      };
       await withModel(io, f, async (model) => {
         if (f.crossArtifacts || f.crossData) {
           const arts = f.crossArtifacts ?? [];
@@ -75,8 +96,9 @@ export function registerEval(program: Command, io: CliIo): void {
           let k = 0;
           const cells = await crossTask(model, tasks, common, () => bar.update(++k));
           bar.stop();
-          if (f.json) return writeJson(io, { cross: cells });
+          if (f.json) return writeJson(io, { scoring, cross: cells });
           writeLine(io.stdout, formatSummaryTable(cells.map((c) => ({ ...c.summary, label: `${c.from ?? 'zero-shot'} -> ${c.to}` }))));
+          writeLine(io.stdout, describeScoring(scoring));
           return;
         }
         if (!f.artifact && modes.some((m) => m.startsWith('mtv'))) throw new CliError(`modes ${modes.filter((m) => m.startsWith('mtv')).join(', ')} need --artifact`);
@@ -93,8 +115,9 @@ export function registerEval(program: Command, io: CliIo): void {
             onPoint: (p) => { base = p.rounds; },
           });
           bar.stop();
-          if (f.json) return writeJson(io, { sweep: points });
+          if (f.json) return writeJson(io, { scoring, sweep: points });
           writeLine(io.stdout, formatSummaryTable(points.map((p) => ({ ...p.summary, label: `mtv @ ${p.shotsCompressed} shots (${p.rounds} rounds)` }))));
+          writeLine(io.stdout, describeScoring(scoring));
           return;
         }
         // --predictions is written to a temp file beside it and renamed into place once complete.
@@ -109,8 +132,9 @@ export function registerEval(program: Command, io: CliIo): void {
             onProgress: (d, t) => bar.update(d, t),
           });
           bar.stop();
-          if (f.json) return writeJson(io, { summaries: report.summaries, predictions: f.predictions ?? null });
+          if (f.json) return writeJson(io, { scoring: report.scoring, summaries: report.summaries, predictions: f.predictions ?? null });
           writeLine(io.stdout, formatSummaryTable(report.summaries));
+          writeLine(io.stdout, describeScoring(report.scoring));
         } catch (e) {
           failed = e as Error;
           throw e;
@@ -121,4 +145,13 @@ export function registerEval(program: Command, io: CliIo): void {
         }
       });
     });
+}
+
+/** A parse error from a scorer name as a CLI error (it lists the known names). */
+function cliPick<T>(parse: (s: string) => T, s: string): T {
+  try {
+    return parse(s);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
 }
