@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkOutputs, runMtvCli, withAtomicFile, writeFileAtomic, OutputPathError } from '../src/index.js';
 import { checkExtendRuns } from '../src/cli/commands/build.js';
 import type { MtvArtifact } from '../src/artifact/types.js';
+import { encodeRgbPng } from '../src/bench/png.js';
 
 let dir = '';
 let model = '';
@@ -91,6 +92,15 @@ describe('the mtv CLI refuses before any work', () => {
     const w = await cli('run', '-m', model, '--data', data, '-f', 'jsonl', '-o', join(data, 'out.safetensors'));
     expect(w.code).not.toBe(0);
     expect(w.err).toMatch(/-o .*(not writable|cannot create)/);
+  });
+
+  it('-o naming one of the dataset\'s images is refused once the dataset is read, before the model', async () => {
+    const png = encodeRgbPng(4, 4, new Uint8Array(4 * 4 * 3).fill(128));
+    await writeFile(join(dir, 'a.png'), png);
+    const r = await cli('run', '-m', model, '--data', data, '-f', 'jsonl', '-o', join(dir, 'a.png'));
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/-o .*a\.png is an image of --data/);
+    expect(Buffer.compare(await readFile(join(dir, 'a.png')), Buffer.from(png))).toBe(0);
   });
 
   it('--extend with other shots or another dataset is refused unless --allow-mixed', () => {

@@ -1,1 +1,1 @@
-export { atomicTarget, checkOutputs, checkWritable, realpathLoose, withAtomicFile, writeFileAtomic, OutputPathError, type AtomicTarget, type InputRef, type PathRef } from './output-path.js';
+export { atomicTarget, checkNotAmong, checkOutputs, checkWritable, realpathLoose, withAtomicFile, writeFileAtomic, OutputPathError, type AtomicTarget, type InputRef, type PathRef } from './output-path.js';

@@ -77,6 +77,19 @@ export async function checkOutputs(outputs: readonly (PathRef | { flag: string; 
   }
 }
 
+/**
+ * Refuses an output that is one of many input files (a dataset's images), compared by realpath.
+ * Cheap: one realpath per file, done once the dataset is read and before any model work.
+ */
+export function checkNotAmong(outputs: readonly { flag: string; path: string | undefined }[], what: string, files: Iterable<string>): void {
+  const outs = outputs.filter((o): o is PathRef => typeof o.path === 'string' && o.path.length > 0).map((o) => ({ ...o, real: realpathLoose(o.path) }));
+  if (outs.length === 0) return;
+  for (const f of files) {
+    const real = realpathLoose(f);
+    for (const o of outs) if (o.real === real) throw new OutputPathError(`${o.flag} ${o.path} is ${what} ${f}; refusing to overwrite an input: write the output somewhere else`);
+  }
+}
+
 function isDir(p: string): boolean {
   try {
     return statSync(p).isDirectory();

@@ -9,7 +9,9 @@ import { extract } from '../../extract/extract.js';
 import type { LocatorEvent } from '../../locate/run.js';
 import { runRecord, sumsArtifact, withLocatedHeads } from '../../pipeline/run.js';
 import { locate } from '../../rollouts/locate.js';
-import { checkOutputs } from '../../io/output-path.js';
+import { checkNotAmong, checkOutputs } from '../../io/output-path.js';
+
+const imagesOf = (d: Dataset): string[] => d.examples.flatMap((e) => [...e.images]);
 import { CliError, progressBar, writeJson, writeLine, type CliIo } from '../io.js';
 import { openArtifact, openDataset, openModel } from '../load.js';
 import {
@@ -98,6 +100,7 @@ export function registerBuild(program: Command, io: CliIo): void {
     .action(async (f: ModelFlags & DataFlags & ExtractFlags & CommonFlags & { out: string; extend?: string; allowMixed?: boolean }) => {
       await checkOutputs([{ flag: '-o', path: f.out }], [...buildInputs(f), { flag: '--extend', path: f.extend, replaceable: true }]);
       const data = await openDataset(f);
+      checkNotAmong([{ flag: '-o', path: f.out }], 'an image of --data', imagesOf(data));
       await withModel(io, f, async (model) => {
         const prev = f.extend ? await openArtifact(f.extend, model) : undefined;
         const a = await doExtract(io, model, data, f, prev);
@@ -115,6 +118,7 @@ export function registerBuild(program: Command, io: CliIo): void {
       // The default (no -o) updates --artifact in place, atomically: the output keeps all its sums.
       await checkOutputs([{ flag: f.out ? '-o' : '-a (updated in place)', path: f.out ?? f.artifact }], [...buildInputs(f), { flag: '-a', path: f.artifact, replaceable: true }]);
       const data = await openDataset(f);
+      checkNotAmong([{ flag: '-o', path: f.out }], 'an image of --data', imagesOf(data));
       await withModel(io, f, async (model) => {
         const base = await openArtifact(f.artifact, model);
         const a = await doLocate(io, model, data, base, f);
@@ -129,6 +133,7 @@ export function registerBuild(program: Command, io: CliIo): void {
     .action(async (f: ModelFlags & DataFlags & ExtractFlags & LocateFlags & CommonFlags & { out: string }) => {
       await checkOutputs([{ flag: '-o', path: f.out }], buildInputs(f));
       const data = await openDataset(f);
+      checkNotAmong([{ flag: '-o', path: f.out }], 'an image of --data', imagesOf(data));
       await withModel(io, f, async (model) => {
         const base = await doExtract(io, model, data, f);
         const a = await doLocate(io, model, data, base, f);
