@@ -11,7 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { FleetCoordinator, ProgressView, exitWhenDone, formatResultTable, parseJobSpec, readModelInfo, type Logger } from '@mtv/coordinator';
+import { FleetCoordinator, ProgressView, exitWhenDone, formatResultTable, generationMaxNewTokens, parseJobSpec, readModelInfo, type Logger } from '@mtv/coordinator';
 import { exitOnBrokenPipe } from '@mtv/kernels';
 import { writeTinyCheckpoint } from '@mtv/model';
 import { SUB_TASKS, writeDataset, type SubTask } from '@mtv/toy';
@@ -108,9 +108,9 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
     model: info,
     extract: { seed, shots, rounds: Number(f.rounds), shardSize: Number(f.shardSize) },
     locate: { seed, steps: Number(f.steps), samplesPerStep: Number(f.samples), reinforceSize: 50, selectionSize: 10, validationSize: 10, validateEvery: 10, finalSamples: 5, lr: 0.1 },
-    // Every toy answer is one token, and the toy model does not learn to stop after it (examples are
-    // separated by whitespace only), so one generated token is the answer.
-    eval: { seed, n: Number(f.evalN), shots, modes: ['zero-shot', 'icl', 'mtv'], maxNewTokens: 1, shardSize: 5 },
+    // The demo model's generation_config.json says its answers are one token (it never learnt to stop),
+    // as `mtv eval` and `mtv-coordinator` read it; 20 (the reference) for a model without one.
+    eval: { seed, n: Number(f.evalN), shots, modes: ['zero-shot', 'icl', 'mtv'], maxNewTokens: (await generationMaxNewTokens(model)) ?? 20, shardSize: 5 },
     out: join(out, `mtv-${subTask}.safetensors`),
   });
   // Warnings only: the bars own the terminal.

@@ -1,7 +1,7 @@
 // The coordinator command: flags, serving, the job, the closing table. Returns an exit code.
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { checkOutputs, writeFileAtomic } from '@mtv/mtv';
+import { checkOutputs, shotsPerRound, writeFileAtomic } from '@mtv/mtv';
 import { FleetCoordinator } from '../fleet/index.js';
 import { LEASE_DEFAULTS } from '../scheduler/index.js';
 import type { PipelineResult } from '../jobs/index.js';
@@ -60,7 +60,7 @@ export function coordinatorProgram(): Command {
 
 export function resultJson(r: PipelineResult): Record<string, unknown> {
   return {
-    jobId: r.spec.jobId, artifact: r.artifact, rounds: r.sums.count, shotsCompressed: r.spec.extract.rounds * r.spec.extract.shots,
+    jobId: r.spec.jobId, artifact: r.artifact, rounds: r.sums.count, shotsCompressed: r.spec.extract.rounds * shotsPerRound(r.spec.data.format, r.spec.extract.shots),
     heads: r.located ? Array.from(r.located.heads) : null, selectionLoss: r.located?.selectionLoss ?? null,
     summaries: r.summaries, timings: r.timings, resumedAt: r.resumedAt,
   };

@@ -1,4 +1,5 @@
 // The job's closing table: accuracy per eval mode, shots compressed, wall time per phase.
+import { describeScoring, shotsPerRound } from '@mtv/mtv';
 import type { PipelineResult } from '../jobs/index.js';
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
@@ -25,13 +26,14 @@ export function formatResultTable(r: PipelineResult): string {
       ['method', 'accuracy', '95% interval', 'n', 'metric'],
       ...r.summaries.map((m) => [MODE_LABEL[m.mode]!(m.shots), pct(m.accuracy), `[${pct(m.lower)}, ${pct(m.upper)}]`, String(m.n), m.metric]),
     ]));
+    if (r.summaries[0]?.scoring) out.push(describeScoring(r.summaries[0].scoring));
     out.push('');
   }
   const heads = r.located ? r.located.heads.reduce((a, b) => a + b, 0) : 0;
   const g = s.model.geometry;
   out.push(grid([
     ['', ''],
-    ['shots compressed', `${s.extract.rounds * s.extract.shots} (${s.extract.rounds} rounds x ${s.extract.shots} shots)`],
+    ['shots compressed', `${s.extract.rounds * shotsPerRound(s.data.format, s.extract.shots)} (${s.extract.rounds} rounds x ${shotsPerRound(s.data.format, s.extract.shots)} shots)`],
     ['heads in the MTV', r.located ? `${heads} of ${g.layers * g.heads}` : '- (no locate phase)'],
     ['extract wall time', secs(r.timings.extract)],
     ['locate wall time', secs(r.timings.locate)],

@@ -49,7 +49,7 @@ export async function runEval(ctx: JobContext, opts: EvalRunOptions): Promise<Ev
   const e = spec.eval;
   if (!e) throw new Error(`job ${spec.jobId} has no eval phase`);
   const format = spec.data.format;
-  const n = Math.min(e.n, ctx.evalData.examples.length);
+  const n = Math.min(e.n ?? ctx.evalData.examples.length, ctx.evalData.examples.length);
   if (e.modes.some(usesMtv) && !opts.mtv) throw new Error(`job ${spec.jobId}: the mtv eval modes need located heads (enable the locate phase)`);
   const itemsFor = (mode: EvalMode): Item[] =>
     Array.from({ length: n }, (_, i) => {

@@ -28,6 +28,7 @@ export function locatorConfig(ctx: Pick<JobContext, 'spec'>): LocatorConfig {
   return resolveLocatorConfig({
     layers: g.layers, heads: g.heads, seed: l.seed, steps: l.steps, samplesPerStep: l.samplesPerStep,
     validateEvery: l.validateEvery, finalSamples: l.finalSamples, lr: l.lr,
+    ...(l.initLogit !== undefined ? { initLogit: l.initLogit } : {}), ...(l.threshold !== undefined ? { finalThreshold: l.threshold } : {}),
   });
 }
 

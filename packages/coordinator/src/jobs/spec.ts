@@ -45,12 +45,17 @@ export const JobSpecSchema = z.strictObject({
       validateEvery: z.int().min(0),
       finalSamples: posInt,
       lr: z.number().positive(),
+      /** Initial Bernoulli logit of every head (default -1, the reference). */
+      initLogit: z.number().finite().optional(),
+      /** Probabilities at or below this are zeroed before the final sampling (the reference: 0.8 for Idefics2); absent: off. */
+      threshold: z.number().min(0).max(1).optional(),
     })
     .nullable(),
   eval: z
     .strictObject({
       seed,
-      n: posInt,
+      /** Evaluated queries (absent: all, as the reference). */
+      n: posInt.optional(),
       shots: z.int().min(0).max(1024),
       modes: z.array(z.enum(EVAL_PHASE_MODES)).min(1),
       maxNewTokens: z.int().min(1).max(4096),

@@ -1,7 +1,7 @@
 // Option groups shared by several subcommands, and their translation into library options.
 import { Option, type Command } from 'commander';
 import type { Dataset } from '../datasets/types.js';
-import { isTwoWayFormat } from '../pipeline/prompts.js';
+import { defaultShots } from '../pipeline/prompts.js';
 import type { LocateOptions } from '../rollouts/locate.js';
 import { intArg, numArg, seedArg } from './io.js';
 
@@ -68,7 +68,7 @@ export const addData = (c: Command, flag = '--data <file>'): Command =>
 
 export const addExtract = (c: Command): Command =>
   c.option('--seed <seed>', 'sampling seed', seedArg, 0)
-    .option('--shots <k>', 'ICL shots per round (default 4; 0 for the 2-way formats)', intArg(0))
+    .option('--shots <k>', 'ICL shots per round (default as the reference: 16 for vizwiz, 0 for the 2-way formats, else 4)', intArg(0))
     .option('--rounds <n>', 'rounds of mean activations (paper: 100)', intArg(1), 100)
     .option('--shard-size <n>', 'rounds per shard (fixed per run; distributed runs must use the same)', intArg(1), 10)
     .option('--instruction <text>', 'jsonl format: text before the first shot');
@@ -88,7 +88,7 @@ export const addLocate = (c: Command): Command =>
     .option('--validation-data <file>', 'validation dataset (same format; default: examples outside the REINFORCE set)')
     .option('--naive', 'recompute the whole prompt per mask (the reference) instead of prefix-shared batched rollouts');
 
-export const shotsFor = (d: Dataset, shots: number | undefined): number => shots ?? (isTwoWayFormat(d.format) ? 0 : 4);
+export const shotsFor = (d: Dataset, shots: number | undefined): number => shots ?? defaultShots(d.format);
 
 export function locateOptions(f: LocateFlags & { seed?: number | string }): LocateOptions {
   return {

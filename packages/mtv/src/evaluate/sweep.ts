@@ -8,7 +8,7 @@ import type { ActivationSums } from '../activations/sums.js';
 import { extract, extendSums } from '../extract/extract.js';
 import type { PromptOptions } from '../prompts/formats.js';
 import type { TaskVector } from '../apply/apply.js';
-import { PipelineError, type TaskData } from '../pipeline/prompts.js';
+import { PipelineError, shotsPerRound, type TaskData } from '../pipeline/prompts.js';
 import { evaluate, type EvaluateOptions, type ModeSummary } from './harness.js';
 
 export interface SweepOptions {
@@ -48,7 +48,7 @@ export async function shotSweep(model: LlavaModel, train: TaskData, evalData: Ta
       ? await extract(model, train, { ...base, rounds: r, ...(opts.onRound ? { onRound: opts.onRound } : {}) })
       : await extendSums(model, train, sums, r - sums.count, { ...base, ...(opts.onRound ? { onRound: opts.onRound } : {}) });
     const report = await evaluate(model, evalData, { ...opts.eval, modes: ['mtv'], vector: { means: sums.means(), heads: opts.heads } });
-    const p: SweepPoint = { rounds: r, shotsCompressed: r * Math.max(opts.shots, 1), summary: report.summaries[0]! };
+    const p: SweepPoint = { rounds: r, shotsCompressed: r * Math.max(shotsPerRound(train.format, opts.shots), 1), summary: report.summaries[0]! };
     points.push(p);
     await opts.onPoint?.(p);
   }

@@ -23,6 +23,10 @@ export class PipelineError extends Error {
 const TWO_WAY = new Set<DatasetFormat>(['flower', 'cub', 'dtd']);
 /** 2-way items carry their own two examples, so rounds sample them with 0 extra shots. */
 export const isTwoWayFormat = (f: DatasetFormat): boolean => TWO_WAY.has(f);
+/** Shots per round in the reference's scripts (MTV/eval_scripts/*.sh): VizWiz 16, 2-way 0 (each item holds its two examples), others 4. */
+/** Labelled examples one extraction round holds: `shots`, or two for a 2-way item (its positive and negative). */
+export const shotsPerRound = (f: DatasetFormat, shots: number): number => (TWO_WAY.has(f) ? shots + 2 : shots);
+export const defaultShots = (f: DatasetFormat): number => (TWO_WAY.has(f) ? 0 : f === 'vizwiz' ? 16 : 4);
 
 /** Refuses an empty dataset and one with fewer examples than `shots` + 1 query, naming the file. */
 export function checkShots(data: TaskData, shots: number, what: string): void {

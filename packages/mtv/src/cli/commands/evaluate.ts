@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { taskVector } from '../../apply/apply.js';
 import { canonicalEvalMode, evaluate, formatSummaryTable, EVAL_MODES, type EvalMode, type EvalRecord } from '../../evaluate/harness.js';
 import { crossTask, shotSweep } from '../../evaluate/sweep.js';
+import { shotsPerRound } from '../../pipeline/prompts.js';
 import {
   ANSWER_CLEANUPS, OPTION_RULES, VQA_SCORERS, describeScoring, parseAnswerCleanup, parseOptionRule, parseVqaScorer, resolveScoreOptions,
 } from '../../evaluate/score.js';
@@ -41,7 +42,7 @@ export function registerEval(program: Command, io: CliIo): void {
   addCommon(addData(addModel(program.command('eval').description('evaluate zero-shot, ICL, MTV and MTV + ICL; --sweep for shot scaling, --cross-* for cross-task'))))
     .option('-a, --artifact <file>', 'MTV artifact with heads (needed by the mtv modes and --sweep)')
     .option('--modes <list>', `comma-separated: ${EVAL_MODES.join(', ')} (default: all with --artifact, else zero-shot,icl)`, listArg)
-    .option('--shots <k>', 'ICL shots (default 4; 0 for the 2-way formats)', intArg(0))
+    .option('--shots <k>', 'ICL shots (default as the reference: 16 for vizwiz, 0 for the 2-way formats, else 4)', intArg(0))
     .option('-n, --n <count>', 'evaluate the first n examples', intArg(1))
     .option('--seed <seed>', 'seed of the per-query shots and option order', seedArg, 0)
     .option('--train-data <file>', 'ICL shots (and --sweep activations) come from here (same format; default: --data)')
@@ -105,7 +106,7 @@ export function registerEval(program: Command, io: CliIo): void {
         const art = f.artifact ? await openArtifact(f.artifact, model) : null;
         if (f.sweep) {
           if (!art) throw new CliError('--sweep needs --artifact (its heads are held fixed while the means grow)');
-          const per = Math.max(shots, 1);
+          const per = Math.max(shotsPerRound(data.format, shots), 1);
           const rounds = f.sweep.map((x) => Math.ceil(x / per));
           const bar = progressBar(io, 'sweep', rounds[rounds.length - 1]!, f.quiet ?? false);
           let base = 0;
