@@ -49,12 +49,22 @@ export const prepare = (model: LlavaModel, prompt: Prompt): Promise<PreparedProm
   model.prepare({ text: prompt.text, images: prompt.images });
 
 /**
- * Id of the first answer token: the token that follows the prompt's tokens when prompt + continuation is
- * encoded together (how a BPE tokenizer merges the leading space), else the first token of the
- * continuation encoded alone.
+ * REINFORCE target rule. 'spaced' (default, the reference's mtv_utils.py): the first non-special token
+ * of `" " + answer` encoded alone (a token that decodes to whitespace only, such as SentencePiece's lone
+ * '▁', is skipped). 'joint': the token that follows the prompt's tokens when prompt + continuation is
+ * encoded together (how the prompt's own spacing merges), else the first token of the continuation.
+ * The two differ on a BPE tokenizer where the continuation has no leading space (OK-VQA's "Answer:yes").
  */
-export function firstAnswerToken(model: LlavaModel, prompt: Prompt): number {
+export type TargetRule = 'spaced' | 'joint';
+
+export function firstAnswerToken(model: Pick<LlavaModel, 'tokenizer'>, prompt: Prompt, rule: TargetRule = 'spaced'): number {
   const tok = model.tokenizer;
+  if (rule === 'spaced') {
+    const ids = tok.encode(` ${prompt.answer.replace(/^\s+/, '')}`, { addSpecialTokens: false });
+    const first = ids.find((id) => tok.decode([id]).trim() !== '') ?? ids[0];
+    if (first === undefined) throw new PipelineError(`example ${prompt.exampleId}: answer ${JSON.stringify(prompt.answer)} encodes to no tokens`);
+    return first;
+  }
   const head = tok.encode(prompt.text);
   const full = tok.encode(prompt.text + prompt.continuation);
   if (full.length > head.length && head.every((id, i) => full[i] === id)) return full[head.length]!;
