@@ -36,6 +36,7 @@ interface EvalFlags extends ModelFlags, DataFlags, CommonFlags {
   shardSize: number;
   crossArtifacts?: string[];
   crossData?: string[];
+  crossFormats?: string[];
 }
 
 export function registerEval(program: Command, io: CliIo): void {
@@ -57,7 +58,8 @@ export function registerEval(program: Command, io: CliIo): void {
     .option('--sweep <shots-list>', 'shot scaling: MTV accuracy at these numbers of shots compressed (e.g. 16,64,256,1024,4096); rounds = ceil(x / shots)', intListArg)
     .option('--shard-size <n>', 'rounds per shard for --sweep', intArg(1), 10)
     .option('--cross-artifacts <list>', 'cross-task: comma-separated artifacts, task i = artifact i + dataset i', listArg)
-    .option('--cross-data <list>', 'cross-task: comma-separated datasets (same --format)', listArg)
+    .option('--cross-data <list>', 'cross-task: comma-separated datasets', listArg)
+    .option('--cross-formats <list>', 'cross-task: the format of each --cross-data file (default: --format for all), e.g. vizwiz,okvqa', listArg)
     .action(async (f: EvalFlags) => {
       await checkOutputs([{ flag: '--predictions', path: f.predictions }], [
         { flag: '--model', path: f.model, dir: true }, { flag: '--data', path: f.data }, { flag: '--root', path: f.root, dir: true },
@@ -75,13 +77,15 @@ export function registerEval(program: Command, io: CliIo): void {
         return c;
       });
       const prompt = f.instruction ? { prompt: { instruction: f.instruction } } : {};
-      const scoring = resolveScoreOptions(data.format, {
+      // What the user asked; each dataset fills in the rest for its own format (cross-task may mix formats).
+      const asked = {
         ...(f.vqaScorer !== undefined ? { vqaScorer: cliPick(parseVqaScorer, f.vqaScorer) } : {}),
         optionRule: cliPick(parseOptionRule, f.twoWayRule), answerCleanup: cliPick(parseAnswerCleanup, f.answerCleanup),
-      });
+      };
+      const scoring = resolveScoreOptions(data.format, asked);
       if (annotations) checkAnnotationCoverage(data, annotations, f.annotations!, f.n);
       const common = {
-        seed: f.seed, shots, ...(f.maxNewTokens !== undefined ? { maxNewTokens: f.maxNewTokens } : {}), minNewTokens: f.minNewTokens, scoring,
+        seed: f.seed, shots, ...(f.maxNewTokens !== undefined ? { maxNewTokens: f.maxNewTokens } : {}), minNewTokens: f.minNewTokens, scoring: asked,
         ...(f.n ? { n: f.n } : {}), ...(annotations ? { annotations } : {}), ...prompt,
       };
       await withModel(io, f, async (model) => {
@@ -89,17 +93,20 @@ export function registerEval(program: Command, io: CliIo): void {
           const arts = f.crossArtifacts ?? [];
           const files = f.crossData ?? [];
           if (arts.length === 0 || arts.length !== files.length) throw new CliError(`--cross-artifacts and --cross-data must list the same number of files (got ${arts.length} and ${files.length})`);
+          const formats = f.crossFormats ?? files.map(() => f.format);
+          if (formats.length !== files.length) throw new CliError(`--cross-formats must list one format per --cross-data file (got ${formats.length} and ${files.length})`);
           const tasks = [];
           for (let i = 0; i < arts.length; i++) {
-            tasks.push({ name: path.basename(files[i]!).replace(/\.[^.]+$/, ''), vector: taskVector(await openArtifact(arts[i]!, model), arts[i]), data: await openDataset(f, files[i]) });
+            tasks.push({ name: path.basename(files[i]!).replace(/\.[^.]+$/, ''), vector: taskVector(await openArtifact(arts[i]!, model), arts[i]), data: await openDataset({ ...f, format: formats[i]! }, files[i]) });
           }
+          const scorings = [...new Set(tasks.map((t) => t.data.format))].map((fmt) => ({ format: fmt, ...resolveScoreOptions(fmt, asked) }));
           const bar = progressBar(io, 'cross-task', tasks.length * (tasks.length + 1), f.quiet ?? false);
           let k = 0;
           const cells = await crossTask(model, tasks, common, () => bar.update(++k));
           bar.stop();
-          if (f.json) return writeJson(io, { scoring, cross: cells });
+          if (f.json) return writeJson(io, { scoring: scorings, cross: cells });
           writeLine(io.stdout, formatSummaryTable(cells.map((c) => ({ ...c.summary, label: `${c.from ?? 'zero-shot'} -> ${c.to}` }))));
-          writeLine(io.stdout, describeScoring(scoring));
+          for (const sc of scorings) writeLine(io.stdout, `${sc.format}: ${describeScoring(sc)}`);
           return;
         }
         if (!f.artifact && modes.some((m) => m.startsWith('mtv'))) throw new CliError(`modes ${modes.filter((m) => m.startsWith('mtv')).join(', ')} need --artifact`);
