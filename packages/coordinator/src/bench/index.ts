@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { exitOnBrokenPipe } from '@mtv/mtv';
 import { FleetCoordinator } from '../fleet/index.js';
 import { parseJobSpec, type JobSpec } from '../jobs/index.js';
 import { silentLogger } from '../net/logger.js';
@@ -198,4 +199,5 @@ async function main(): Promise<void> {
   }
 }
 
+exitOnBrokenPipe();
 exitWhenDone('bench', main().then(() => 0));

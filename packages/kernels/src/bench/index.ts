@@ -1,5 +1,6 @@
 // `npm run bench -w @mtv/kernels`: kernel throughput on this machine's adapter.
 import { existsSync } from 'node:fs';
+import { exitOnBrokenPipe } from '../cli/broken-pipe.js';
 import { Gpu } from '../gpu.js';
 import { MATMUL_SHAPES, ROW_HEADER, benchMatmul, rowCells } from './matmul.bench.js';
 import { benchSession, fmtStats } from './measure.js';
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
   }
 }
 
+exitOnBrokenPipe();
 main().catch((e: unknown) => {
   console.error(e);
   process.exitCode = 1;

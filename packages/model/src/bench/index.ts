@@ -5,7 +5,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Gpu, benchSession, fmtStats, repeat, rng, type Stats } from '@mtv/kernels';
+import { Gpu, benchSession, exitOnBrokenPipe, fmtStats, repeat, rng, type Stats } from '@mtv/kernels';
 import { LlavaModel, writeTinyCheckpoint, type RgbImage, type TinyFamily, type TinyOptions } from '../index.js';
 
 interface Case {
@@ -82,6 +82,7 @@ async function main(): Promise<void> {
   session.end();
 }
 
+exitOnBrokenPipe();
 main().catch((e: unknown) => {
   console.error(e instanceof Error ? e.stack : e);
   process.exit(1);

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { Gpu, benchSession, callerPath, fmtStats, interleave, mapStats } from '@mtv/kernels';
+import { Gpu, benchSession, exitOnBrokenPipe, callerPath, fmtStats, interleave, mapStats } from '@mtv/kernels';
 import { LlavaModel, writeTinyCheckpoint } from '@mtv/model';
 import { loadDataset } from '../datasets/load.js';
 import type { Dataset } from '../datasets/types.js';
@@ -160,4 +160,5 @@ async function main(): Promise<void> {
   }
 }
 
+exitOnBrokenPipe();
 await main();

@@ -183,23 +183,14 @@ export async function atomicTarget(file: string): Promise<AtomicTarget> {
  * `file`. On failure the temp file is removed and `file` is untouched.
  */
 export async function withAtomicFile(file: string, write: (tmp: string) => Promise<void>): Promise<void> {
-  const abs = resolve(file);
-  await mkdir(dirname(abs), { recursive: true });
-  const tmp = tempName(abs);
+  const target = await atomicTarget(file);
   try {
-    await write(tmp);
-    const fh = await open(tmp, 'r+');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, abs);
+    await write(target.tmp);
+    await target.commit();
   } catch (e) {
-    await rm(tmp, { force: true });
+    await target.abort();
     throw e;
   }
-  await fsyncDir(dirname(abs));
 }
 
 /** writeFile, atomically (temp file in the same directory + fsync + rename). */
