@@ -26,6 +26,21 @@ describe('argmax vs reference', () => {
       );
     });
 
+    it(`${variant} variant with flagNonFinite: -1 for rows with NaN or +-Inf, the reference index elsewhere`, async () => {
+      const g = await gpu();
+      const n = 517;
+      const rows = 5;
+      const x = randomF32(rows * n, 11);
+      x[1 * n + 300] = NaN;
+      x[2 * n + 0] = Infinity;
+      x[3 * n + n - 1] = -Infinity;
+      const rec = g.recorder();
+      const flagged = rec.read(await argmax(rec, g.upload(x, [rows, n]), { variant, flagNonFinite: true }));
+      await rec.submit();
+      const want = Array.from(refArgmax(x, n));
+      expect(Array.from(await flagged)).toEqual([want[0], -1, -1, -1, want[4]]);
+    });
+
     it(`${variant} variant: all -inf, all equal, max at the end`, async () => {
       const g = await gpu();
       const n = 301;

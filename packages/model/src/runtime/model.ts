@@ -275,18 +275,18 @@ export class LlavaModel {
       const V = this.config.text.vocabSize;
       const nTok = Math.min(V, this.tokenizer.vocabSize);
       for (let step = 0; step < maxNew; step++) {
-        const next = temp(rec, await argmax(rec, logits.reshape([V, 1]).rows(0, nTok).reshape([1, nTok])));
+        // A NaN or Inf logit makes every later token meaningless (the argmax of garbage): the argmax
+        // flags it as -1 on the device, and we stop and find the layer it came from.
+        const next = temp(rec, await argmax(rec, logits.reshape([V, 1]).rows(0, nTok).reshape([1, nTok]), { flagNonFinite: true }));
         const read = rec.read(next);
-        const readLogits = rec.read(logits);
+        // min_new_tokens needs the logits while a stop token may still be refused; otherwise only the id is read back.
+        const readLogits = step < minNew ? rec.read(logits) : null;
         await rec.submit();
         let id = (await read)[0]!;
-        // A NaN or Inf logit makes every later token meaningless (the argmax of garbage): stop, and
-        // find the layer it came from.
-        const stepLogits = (await readLogits) as Float32Array;
-        const bad = firstNonFiniteOf(stepLogits, nTok);
-        if (bad >= 0) throw await this.nonFiniteLogits(p, out, opts.patch, step, bad);
-        if (step < minNew && stop.has(id)) {
+        if (id < 0) throw await this.nonFiniteLogits(p, out, opts.patch, step, nTok);
+        if (readLogits && stop.has(id)) {
           // min_new_tokens: the best token that is not a stop token (first index on ties, as argmax).
+          const stepLogits = (await readLogits) as Float32Array;
           let best = -1;
           for (let v = 0; v < nTok; v++) if (!stop.has(v) && (best < 0 || stepLogits[v]! > stepLogits[best]!)) best = v;
           if (best >= 0) id = best;
@@ -310,20 +310,22 @@ export class LlavaModel {
   }
 
   /**
-   * The error for non-finite logits at generation step `step`: reruns the sequence so far with the head
-   * tap and names the first layer whose attention-head outputs at the last token are not finite (the
+   * The error for non-finite logits at generation step `step` (flagged by the argmax): reruns the sequence
+   * so far with the head tap, names the first non-finite logit, and the first layer whose attention-head outputs at the last token are not finite (the
    * residual stream entering that layer, or its attention, went non-finite), else says it arose after
    * the last layer's attention.
    */
-  private async nonFiniteLogits(p: PreparedPrompt, generated: readonly number[], patch: HeadPatch | undefined, step: number, index: number): Promise<NonFiniteError> {
-    const what = `generation step ${step}: logit ${index} (and maybe others) is not finite`;
+  private async nonFiniteLogits(p: PreparedPrompt, generated: readonly number[], patch: HeadPatch | undefined, step: number, nTok: number): Promise<NonFiniteError> {
+    let what = `generation step ${step}: a logit is not finite`;
     let layer: number | null = null;
     let where = 'the layer could not be determined';
     try {
       const ids = new Int32Array(p.ids.length + generated.length);
       ids.set(p.ids);
       ids.set(generated, p.ids.length);
-      const { tap } = await this.forward({ ids, imagePositions: p.imagePositions, pixels: p.pixels }, { tap: true, ...(patch ? { patch } : {}) });
+      const { logits, tap } = await this.forward({ ids, imagePositions: p.imagePositions, pixels: p.pixels }, { tap: true, ...(patch ? { patch } : {}) });
+      const index = firstNonFiniteOf(logits, nTok);
+      if (index >= 0) what = `generation step ${step}: logit ${index} (and maybe others) is not finite`;
       const [L, Hq, D] = this.headShape;
       for (let l = 0; l < L && layer === null; l++) {
         for (let i = l * Hq * D; i < (l + 1) * Hq * D; i++) {
