@@ -15,10 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LlavaModel, writeTinyCheckpoint } from '@mtv/model';
-import { extract, loadDataset, readArtifact, type ActivationSums } from '@mtv/mtv';
+import { extract, loadDataset, type ActivationSums } from '@mtv/mtv';
 import { writeDataset } from '@mtv/toy';
 import { WorkerConnection, readModelInfo, type Capabilities, type ExtractShard, type Logger, type ModelInfo, type ShardResult } from '@mtv/coordinator';
-import { buildDist, coordinatorProc, freePort, workerProc, type Proc } from './fleet-procs.js';
+import { buildDist, coordinatorProc, expectSumsBitIdentical, freePort, workerProc, type Proc } from './fleet-procs.js';
 
 const SEED = 3;
 const SHOTS = 2;
@@ -72,13 +72,8 @@ function args(port: number, name: string, more: string[] = []): string[] {
   ];
 }
 
-const bits = (a: Float64Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-
 async function expectReference(file: string): Promise<void> {
-  const a = await readArtifact(file);
-  expect(a.sums.count).toBe(ROUNDS);
-  expect(bits(a.sums.sum).equals(bits(reference.sum))).toBe(true);
-  expect(bits(a.sums.sumSq).equals(bits(reference.sumSq))).toBe(true);
+  await expectSumsBitIdentical(file, reference, ROUNDS);
 }
 
 const silent: Logger = { info: () => {}, warn: () => {} };

@@ -4,6 +4,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { expect } from 'vitest';
+import { readArtifact, type ActivationSums } from '@mtv/mtv';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const COORDINATOR_MAIN = join(ROOT, 'packages/coordinator/dist/cli/main.js');
@@ -83,4 +85,14 @@ export function coordinatorProc(args: string[], env: NodeJS.ProcessEnv = {}): Pr
 
 export function workerProc(id: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
   return new Proc(`worker ${id}`, WORKER_MAIN, ['--id', id, ...args], env);
+}
+
+/** The artifact at `file` holds `rounds` rounds whose sums equal `reference`'s bit for bit (returned for further checks). */
+export async function expectSumsBitIdentical(file: string, reference: ActivationSums, rounds: number): Promise<Awaited<ReturnType<typeof readArtifact>>> {
+  const bits = (a: Float64Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  const a = await readArtifact(file);
+  expect(a.sums.count).toBe(rounds);
+  expect(bits(a.sums.sum).equals(bits(reference.sum))).toBe(true);
+  expect(bits(a.sums.sumSq).equals(bits(reference.sumSq))).toBe(true);
+  return a;
 }

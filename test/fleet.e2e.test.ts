@@ -13,10 +13,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Packr } from 'msgpackr';
 import { WebSocket } from 'ws';
 import { LlavaModel, writeTinyCheckpoint } from '@mtv/model';
-import { extract, loadDataset, readArtifact, type ActivationSums } from '@mtv/mtv';
+import { extract, loadDataset, type ActivationSums } from '@mtv/mtv';
 import { writeDataset } from '@mtv/toy';
 import { PROTOCOL_VERSION, encodeMessage, type Capabilities } from '@mtv/coordinator';
-import { buildDist, coordinatorProc, freePort, workerProc, type Proc } from './fleet-procs.js';
+import { buildDist, coordinatorProc, expectSumsBitIdentical, freePort, workerProc, type Proc } from './fleet-procs.js';
 
 const SEED = 5;
 const SHOTS = 2;
@@ -63,13 +63,8 @@ function start(p: Proc): Proc {
   return p;
 }
 
-const bits = (a: Float64Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-
 async function expectReference(file: string): Promise<void> {
-  const a = await readArtifact(file);
-  expect(a.sums.count).toBe(ROUNDS);
-  expect(bits(a.sums.sum).equals(bits(reference.sum))).toBe(true);
-  expect(bits(a.sums.sumSq).equals(bits(reference.sumSq))).toBe(true);
+  const a = await expectSumsBitIdentical(file, reference, ROUNDS);
   expect(Array.from(a.sums.means())).toEqual(Array.from(reference.means()));
 }
 
