@@ -1,12 +1,10 @@
 // Issue 10 from the `mtv eval` CLI: the scoring line in every table, --vqa-scorer on a VizWiz-format
 // file, bad scorer names and uncovering annotation files, and cross-task across formats.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PassThrough } from 'node:stream';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Gpu } from '@mtv/kernels';
-import { runMtvCli as main } from '../src/index.js';
-import { makeFixture, type Fixture } from './e2e-fixture.js';
+import { makeFixture, runCli, type Fixture } from './e2e-fixture.js';
 
 let fx: Fixture;
 let gpu: Gpu;
@@ -15,16 +13,7 @@ let ann = '';
 let partial = '';
 let artifact = '';
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  stderr.on('data', (d: Buffer) => { err += d.toString(); });
-  const code = await main(argv, { stdout, stderr, gpu });
-  return { code, out, err };
-}
+const run = (...argv: string[]): Promise<{ code: number; out: string; err: string }> => runCli(gpu, argv);
 
 beforeAll(async () => {
   fx = await makeFixture({ n: 8 });

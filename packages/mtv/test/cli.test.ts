@@ -1,14 +1,13 @@
 // The `mtv` CLI in-process (main(argv, io) returns the exit code): every subcommand with --json, the
 // text outputs, --help, and the bad-input cases (one clear line on stderr, non-zero exit).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PassThrough } from 'node:stream';
 import { existsSync } from 'node:fs';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Gpu } from '@mtv/kernels';
 import { LlavaModel, writeTinyCheckpoint } from '@mtv/model';
-import { ActivationSums, runMtvCli as main, readArtifact, writeArtifact } from '../src/index.js';
-import { makeFixture, poisonTensor, type Fixture } from './e2e-fixture.js';
+import { ActivationSums, readArtifact, writeArtifact } from '../src/index.js';
+import { makeFixture, runCli, poisonTensor, type Fixture } from './e2e-fixture.js';
 
 let fx: Fixture;
 let gpu: Gpu;
@@ -23,16 +22,7 @@ afterAll(async () => {
   await fx?.cleanup();
 });
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  stderr.on('data', (d: Buffer) => { err += d.toString(); });
-  const code = await main(argv, { stdout, stderr, gpu });
-  return { code, out, err };
-}
+const run = (...argv: string[]): Promise<{ code: number; out: string; err: string }> => runCli(gpu, argv);
 
 const art = (name: string): string => join(fx.root, name);
 const common = (): string[] => ['--model', fx.modelDir, '--data', fx.qaFile, '--format', 'jsonl'];

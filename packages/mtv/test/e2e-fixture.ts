@@ -4,10 +4,11 @@
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { Gpu } from '@mtv/kernels';
 import { LlavaModel, SafetensorsFile, writeTinyCheckpoint, type TinyFamily } from '@mtv/model';
 import { writeDataset } from '../../toy/src/index.js';
-import { loadDataset, type Dataset } from '../src/index.js';
+import { loadDataset, runMtvCli, type Dataset } from '../src/index.js';
 
 export interface Fixture {
   readonly root: string;
@@ -76,4 +77,16 @@ export async function poisonTensor(modelDir: string, pattern: RegExp, value: num
     await fh.close();
   }
   return name;
+}
+
+/** Runs the `mtv` CLI in-process on `gpu`, capturing its exit code, stdout and stderr. */
+export async function runCli(gpu: Gpu, argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const code = await runMtvCli(argv, { stdout, stderr, gpu });
+  return { code, out, err };
 }
