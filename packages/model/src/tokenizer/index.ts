@@ -6,3 +6,6 @@ export type { ChatMessage, ChatContentPart, ChatTemplateSource } from './chat.js
 export type { SpecialToken, SpecialTokens } from './special.js';
 export { buildWordLevelTokenizer, writeWordLevelTokenizer } from './build.js';
 export type { WordLevelSpec, TokenizerJsonFiles } from './build.js';
+export { buildBpeTokenizer, writeBpeTokenizer } from './bpe-build.js';
+export type { BpeSpec } from './bpe-build.js';
+export { requireTokenId } from './require-token.js';
