@@ -14,7 +14,7 @@ import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LlavaModel, writeTinyCheckpoint } from '@mtv/model';
+import { loadModel, writeTinyCheckpoint } from '@mtv/model';
 import { extract, loadDataset, type ActivationSums } from '@mtv/mtv';
 import { writeDataset } from '@mtv/toy';
 import { WorkerConnection, readModelInfo, type Capabilities, type ExtractShard, type Logger, type ModelInfo, type ShardResult } from '@mtv/coordinator';
@@ -43,7 +43,7 @@ beforeAll(async () => {
   await writeDataset(join(dir, 'train'), 'task-inference', 20, 11, { subTask: 'colour' });
   train = join(dir, 'train', 'task-inference.jsonl');
   info = await readModelInfo(model);
-  const m = await LlavaModel.load(model);
+  const m = await loadModel(model);
   try {
     reference = await extract(m, await loadDataset({ file: train, format: 'jsonl' }), { seed: SEED, shots: SHOTS, rounds: ROUNDS, shardSize: SHARD });
   } finally {

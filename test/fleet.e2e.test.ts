@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Packr } from 'msgpackr';
 import { WebSocket } from 'ws';
-import { LlavaModel, writeTinyCheckpoint } from '@mtv/model';
+import { loadModel, writeTinyCheckpoint } from '@mtv/model';
 import { extract, loadDataset, type ActivationSums } from '@mtv/mtv';
 import { writeDataset } from '@mtv/toy';
 import { PROTOCOL_VERSION, encodeMessage, type Capabilities } from '@mtv/coordinator';
@@ -35,7 +35,7 @@ beforeAll(async () => {
   await writeDataset(join(dir, 'train'), 'task-inference', 30, 11, { subTask: 'colour' });
   train = join(dir, 'train', 'task-inference.jsonl');
   // The single-process run: @mtv/mtv's extract() in this process, same seed, shots, rounds and shard size.
-  const m = await LlavaModel.load(model);
+  const m = await loadModel(model);
   try {
     const data = await loadDataset({ file: train, format: 'jsonl' });
     reference = await extract(m, data, { seed: SEED, shots: SHOTS, rounds: ROUNDS, shardSize: SHARD });

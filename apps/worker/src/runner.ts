@@ -7,7 +7,7 @@
 //   eval:     greedy generation, with the MTV patched in for the mtv modes.
 import { ActivationSums, firstAnswerToken, type Prompt } from '@mtv/mtv';
 import { DeviceLostError, Gpu } from '@mtv/kernels';
-import { LlavaModel, NonFiniteError, type PreparedPrompt } from '@mtv/model';
+import { loadModel, type VisionLanguageModel, NonFiniteError, type PreparedPrompt } from '@mtv/model';
 import {
   renderWirePrompt,
   type Capabilities, type EvalResult, type EvalShard, type ExtractResult, type ExtractShard, type RolloutsResult, type RolloutsShard,
@@ -42,13 +42,13 @@ export interface RunnerOptions {
 
 export class ShardRunner {
   readonly maxBatch: number;
-  private constructor(readonly model: LlavaModel, readonly modelHash: string, opts: RunnerOptions) {
+  private constructor(readonly model: VisionLanguageModel, readonly modelHash: string, opts: RunnerOptions) {
     this.maxBatch = opts.maxBatch ?? 32;
   }
 
   /** Acquires a device and loads the model (hashing its files once). */
   static async load(modelDir: string, opts: RunnerOptions & { gpu?: Gpu } = {}): Promise<ShardRunner> {
-    const model = await LlavaModel.load(modelDir, opts.gpu ? { gpu: opts.gpu } : {});
+    const model = await loadModel(modelDir, opts.gpu ? { gpu: opts.gpu } : {});
     return new ShardRunner(model, await model.hash(), opts);
   }
 

@@ -9,3 +9,4 @@ export * from './image/index.js';
 export * from './prompt/index.js';
 export * from './runtime/index.js';
 export * from './files/index.js';
+export * from './families/index.js';

@@ -51,7 +51,7 @@ describe('LLaVA config defaults', () => {
     expect(c.text).toEqual({
       modelType: 'llama', vocabSize: 32064, hiddenSize: 4096, intermediateSize: 11008, numLayers: 32, numHeads: 32, numKvHeads: 32, headDim: 128,
       hiddenAct: 'silu', rmsNormEps: 1e-5, rope: { theta: 10000, type: 'default', factor: 1 }, maxPositionEmbeddings: 4096,
-      qkvBias: false, oBias: false, mlpBias: false, bosTokenId: 1, eosTokenId: 2, padTokenId: null,
+      qkvBias: false, oBias: false, mlpBias: false, bosTokenId: 1, eosTokenId: 2, padTokenId: null, slidingWindow: null,
     });
     expect(c.vision).toMatchObject({ modelType: 'clip_vision_model', hiddenAct: 'quick_gelu', layerNormEps: 1e-5, numChannels: 3, headDim: 64, numPatches: 576, numPositions: 577, classToken: true, preLayerNorm: true, patchBias: false });
     expect(c).toMatchObject({ imageTokenIndex: 32000, projectorHiddenAct: 'gelu', projectorBias: true, visionFeatureLayer: -2, visionHiddenStateIndex: 23, visionFeatureSelectStrategy: 'default', imageSeqLength: 576, declaredImageSeqLength: null, tieWordEmbeddings: false });

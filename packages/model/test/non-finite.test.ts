@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { Gpu } from '@mtv/kernels';
 import {
-  CheckpointError, LlavaModel, NonFiniteError, SafetensorsFile, encodeFloats, firstNonFinite, firstNonFiniteF16Packed, openCheckpoint,
+  CheckpointError, loadModel, type VisionLanguageModel, NonFiniteError, SafetensorsFile, encodeFloats, firstNonFinite, firstNonFiniteF16Packed, openCheckpoint,
   writeSafetensors, writeTinyCheckpoint, type TensorInput, type TinyDType,
 } from '../src/index.js';
 import { useTempDir } from './temp-dir.js';
@@ -42,7 +42,7 @@ async function tinyWith(name: string, edit: (v: Float32Array) => void, dtype: Ti
 
 async function loadError(dir: string, weightDtype: 'f16' | 'f32' = 'f16'): Promise<Error> {
   try {
-    const m = await LlavaModel.load(dir, { gpu, weightDtype });
+    const m = await loadModel(dir, { gpu, weightDtype });
     await m.close();
   } catch (e) {
     return e as Error;
@@ -102,8 +102,8 @@ describe('non-finite weights', () => {
 });
 
 describe('non-finite activations', () => {
-  async function model(name: string, value: number): Promise<LlavaModel> {
-    return LlavaModel.load(await tinyWith(name, (v) => v.fill(value)), { gpu, weightDtype: 'f32' });
+  async function model(name: string, value: number): Promise<VisionLanguageModel> {
+    return loadModel(await tinyWith(name, (v) => v.fill(value)), { gpu, weightDtype: 'f32' });
   }
   const TEXT = '<|im_start|>user What is this? <|im_end|> <|im_start|>assistant';
 
@@ -135,7 +135,7 @@ describe('non-finite activations', () => {
   it('non-finite patch values are refused, naming the layer and head', async () => {
     const dir = join(root, 'clean');
     await writeTinyCheckpoint(dir, { family: 'siglip-qwen2', seed: 2 });
-    const m = await LlavaModel.load(dir, { gpu });
+    const m = await loadModel(dir, { gpu });
     try {
       const [L, H, D] = m.headShape;
       const values = new Float32Array(L * H * D);

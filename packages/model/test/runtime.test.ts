@@ -6,14 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Gpu, compareClose, rng } from '@mtv/kernels';
 import {
-  LlavaModel, loadReferenceModel, referenceForward, writeTinyCheckpoint,
+  loadModel, type VisionLanguageModel, loadReferenceModel, referenceForward, writeTinyCheckpoint,
   type PreparedPrompt, type ReferenceModel, type RgbImage, type TinyFamily,
 } from '../src/index.js';
 
 let root: string;
 let gpu: Gpu;
 const FAMILIES: readonly TinyFamily[] = ['clip-llama', 'siglip-qwen2'];
-const models = new Map<string, LlavaModel>();
+const models = new Map<string, VisionLanguageModel>();
 const refs = new Map<TinyFamily, ReferenceModel>();
 
 function expectClose(got: ArrayLike<number>, ref: ArrayLike<number>, atol: number, rtol: number): void {
@@ -31,17 +31,15 @@ const PROMPTS: Record<TinyFamily, string> = {
   'siglip-qwen2': '<|im_start|>user <image> What is this? <|im_end|> <|im_start|>assistant',
 };
 
-async function prompt(m: LlavaModel, family: TinyFamily, seed = 1): Promise<PreparedPrompt> {
+async function prompt(m: VisionLanguageModel, family: TinyFamily, seed = 1): Promise<PreparedPrompt> {
   const n = (PROMPTS[family].match(/<image>/g) ?? []).length;
   return m.prepare({ text: PROMPTS[family], images: Array.from({ length: n }, (_, i) => randomImage(seed * 10 + i, 30 + i * 7, 26 + i * 3)) });
 }
 
 function reference(family: TinyFamily, p: PreparedPrompt, opts: { tap?: boolean; patch?: { values: Float64Array; mask: Uint8Array } } = {}): { logits: Float64Array; tap?: Float64Array } {
   const ref = refs.get(family)!;
-  const c = ref.config.vision;
-  const size = c.numChannels * c.imageSize * c.imageSize;
-  const images = p.imagePositions.map((_, i) => Float64Array.from(p.pixels!.subarray(i * size, (i + 1) * size)));
-  const out = referenceForward(ref, { inputIds: Array.from(p.ids), images }, { lastOnly: true, ...opts });
+  const pixels = p.pixels ? { data: Float64Array.from(p.pixels.data), shape: p.pixels.shape } : undefined;
+  const out = referenceForward(ref, { inputIds: Array.from(p.ids), ...(pixels ? { pixels } : {}) }, { lastOnly: true, ...opts });
   return { logits: out.logits, ...(out.tap ? { tap: out.tap } : {}) };
 }
 
@@ -51,7 +49,7 @@ beforeAll(async () => {
   for (const family of FAMILIES) {
     const dir = join(root, family);
     await writeTinyCheckpoint(dir, { family, seed: 5 });
-    for (const dtype of ['f32', 'f16'] as const) models.set(`${family}/${dtype}`, await LlavaModel.load(dir, { gpu, weightDtype: dtype }));
+    for (const dtype of ['f32', 'f16'] as const) models.set(`${family}/${dtype}`, await loadModel(dir, { gpu, weightDtype: dtype }));
     const { openCheckpoint } = await import('../src/index.js');
     const ckpt = await openCheckpoint(dir);
     refs.set(family, await loadReferenceModel(ckpt));

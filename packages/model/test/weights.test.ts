@@ -137,7 +137,7 @@ describe('openCheckpoint errors name the file and the tensor', () => {
   it('missing tensor (single file)', async () => {
     const dir = await tiny({ family: 'clip-llama' });
     await rewrite(join(dir, 'model.safetensors'), (m) => m.delete('language_model.model.norm.weight'));
-    expect(await openError(dir)).toMatch(/model\.safetensors: tensor 'model\.language_model\.norm\.weight': missing \(looked for 'model\.language_model\.norm\.weight' and legacy 'language_model\.model\.norm\.weight'; expected shape \[64\]/);
+    expect(await openError(dir)).toMatch(/model\.safetensors: tensor 'model\.language_model\.norm\.weight': missing \(looked for 'model\.language_model\.norm\.weight' and 'language_model\.model\.norm\.weight'; expected shape \[64\]/);
   });
 
   it('missing untied lm_head and a missing used vision layer', async () => {

@@ -2,13 +2,13 @@
 // generated token.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '@mtv/kernels';
-import type { LlavaModel } from '@mtv/model';
+import type { VisionLanguageModel } from '@mtv/model';
 import { applyMtv, extract, generateWith, headPatch, prepare, zeroShotPrompt, type TaskVector } from '../src/index.js';
 import { closeModelFixture, openModelFixture, type Fixture } from './e2e-fixture.js';
 
 let fx: Fixture;
 let gpu: Gpu;
-let model: LlavaModel;
+let model: VisionLanguageModel;
 
 beforeAll(async () => {
   ({ fx, gpu, model } = await openModelFixture({ n: 8 }));

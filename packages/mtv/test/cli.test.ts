@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Gpu } from '@mtv/kernels';
-import { LlavaModel, writeTinyCheckpoint } from '@mtv/model';
+import { loadModel, writeTinyCheckpoint } from '@mtv/model';
 import { ActivationSums, readArtifact, writeArtifact } from '../src/index.js';
 import { makeFixture, runCli, poisonTensor, type Fixture } from './e2e-fixture.js';
 
@@ -127,7 +127,7 @@ describe('mtv CLI', () => {
     });
 
     it('artifact with the wrong head shape for this model', async () => {
-      const model = await LlavaModel.load(fx.modelDir, { gpu });
+      const model = await loadModel(fx.modelDir, { gpu });
       const sums = new ActivationSums([2, 4, 8]).add(new Float32Array(64).fill(1));
       const hash = await model.hash();
       await model.close();

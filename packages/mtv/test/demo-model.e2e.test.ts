@@ -8,14 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Gpu } from '@mtv/kernels';
-import { LlavaModel } from '@mtv/model';
+import { loadModel, type VisionLanguageModel } from '@mtv/model';
 import { writeDataset } from '../../toy/src/index.js';
 import { evaluate, loadDataset, runMtv, taskVector, type Dataset } from '../src/index.js';
 
 const DEMO = fileURLToPath(new URL('../../toy/demo-model', import.meta.url));
 let root: string;
 let gpu: Gpu;
-let model: LlavaModel;
+let model: VisionLanguageModel;
 let train: Dataset;
 let test: Dataset;
 
@@ -26,7 +26,7 @@ beforeAll(async () => {
   train = await loadDataset({ file: join(root, 'train', 'task-inference.jsonl'), format: 'jsonl' });
   test = await loadDataset({ file: join(root, 'test', 'task-inference.jsonl'), format: 'jsonl' });
   gpu = await Gpu.create();
-  model = await LlavaModel.load(DEMO, { gpu });
+  model = await loadModel(DEMO, { gpu });
 });
 
 afterAll(async () => {

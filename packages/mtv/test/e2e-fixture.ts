@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Gpu } from '@mtv/kernels';
-import { LlavaModel, SafetensorsFile, writeTinyCheckpoint, type TinyFamily } from '@mtv/model';
+import { loadModel, type VisionLanguageModel, SafetensorsFile, writeTinyCheckpoint, type TinyFamily } from '@mtv/model';
 import { writeDataset } from '../../toy/src/index.js';
 import { loadDataset, runMtvCli, type Dataset } from '../src/index.js';
 
@@ -34,18 +34,18 @@ export async function makeFixture(opts: { family?: TinyFamily; n?: number; seed?
 export interface ModelFixture {
   fx: Fixture;
   gpu: Gpu;
-  model: LlavaModel;
+  model: VisionLanguageModel;
 }
 
 type FixtureOptions = Parameters<typeof makeFixture>[0];
 
-/** makeFixture + Gpu.create + LlavaModel.load; frees what it made when a later step fails. */
+/** makeFixture + Gpu.create + VisionLanguageModel.load; frees what it made when a later step fails. */
 export async function openModelFixture(opts: FixtureOptions): Promise<ModelFixture> {
   const fx = await makeFixture(opts);
   let gpu: Gpu | undefined;
   try {
     gpu = await Gpu.create();
-    return { fx, gpu, model: await LlavaModel.load(fx.modelDir, { gpu, weightDtype: 'f32' }) };
+    return { fx, gpu, model: await loadModel(fx.modelDir, { gpu, weightDtype: 'f32' }) };
   } catch (e) {
     await closeModelFixture({ fx, gpu });
     throw e;

@@ -3,13 +3,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { Gpu } from '@mtv/kernels';
-import type { LlavaModel } from '@mtv/model';
+import type { VisionLanguageModel } from '@mtv/model';
 import { evaluate, readArtifact, runMtv, taskVector, writeArtifact, extract, sumsArtifact, runRecord, extendArtifact, extendSums } from '../src/index.js';
 import { closeModelFixture, openModelFixture, type Fixture } from './e2e-fixture.js';
 
 let fx: Fixture;
 let gpu: Gpu;
-let model: LlavaModel;
+let model: VisionLanguageModel;
 
 beforeAll(async () => {
   ({ fx, gpu, model } = await openModelFixture({ n: 10 }));

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { Gpu } from '@mtv/kernels';
-import type { LlavaModel } from '@mtv/model';
+import type { VisionLanguageModel } from '@mtv/model';
 import { writeDataset } from '../../toy/src/index.js';
 import {
   EVAL_MODES, crossTask, evaluate, extract, formatSummaryTable, loadDataset, metricFor, scoreGeneration, shotSweep, zeroShotPrompt,
@@ -13,7 +13,7 @@ import { closeModelFixture, openModelFixture, type Fixture } from './e2e-fixture
 
 let fx: Fixture;
 let gpu: Gpu;
-let model: LlavaModel;
+let model: VisionLanguageModel;
 let twoWay: Dataset;
 let vector: TaskVector;
 

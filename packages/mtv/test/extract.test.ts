@@ -4,13 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Gpu } from '@mtv/kernels';
-import { LlavaModel } from '@mtv/model';
+import { loadModel, type VisionLanguageModel } from '@mtv/model';
 import { ActivationSums, extract, extractShard, extendSums, mergeShards, shardPlan, type Dataset } from '../src/index.js';
 import { closeModelFixture, openModelFixture, poisonTensor, type Fixture } from './e2e-fixture.js';
 
 let fx: Fixture;
 let gpu: Gpu;
-let model: LlavaModel;
+let model: VisionLanguageModel;
 
 beforeAll(async () => {
   ({ fx, gpu, model } = await openModelFixture({ n: 12 }));
@@ -76,7 +76,7 @@ describe('extract', () => {
     // Finite weights that overflow f32 in the attention (NaN weights are refused at load).
     const poisoned = await poisonTensor(dir, /layers\.1\.self_attn\.v_proj\.weight$/, 3e38);
     expect(poisoned).toMatch(/layers\.1/);
-    const bad = await LlavaModel.load(dir, { gpu, weightDtype: 'f32' });
+    const bad = await loadModel(dir, { gpu, weightDtype: 'f32' });
     try {
       await expect(extract(bad, fx.qa, { seed: 0, shots: 1, rounds: 1, shardSize: 1 })).rejects.toThrow(/round 0 .*non-finite value (NaN|-?Infinity) at layer 1, head 0, dim 0/);
     } finally {

@@ -2,7 +2,7 @@
 // recompute with a host log-softmax (the reference), and locate() end to end for a few steps.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '@mtv/kernels';
-import type { LlavaModel } from '@mtv/model';
+import type { VisionLanguageModel } from '@mtv/model';
 import {
   Prng, crossEntropyHost, extract, firstAnswerToken, locate, locatorSets, prepare, rolloutEvaluator, zeroShotPrompt,
   type Example, type LocatorEvent,
@@ -11,7 +11,7 @@ import { closeModelFixture, openModelFixture, type Fixture } from './e2e-fixture
 
 let fx: Fixture;
 let gpu: Gpu;
-let model: LlavaModel;
+let model: VisionLanguageModel;
 let means: Float32Array;
 
 beforeAll(async () => {

@@ -1,10 +1,10 @@
 // The committed demo checkpoint loads through @mtv/model's normal path (openCheckpoint +
-// LlavaModel.load), agrees with the trainer's own forward, and learns in context: on held-out
+// VisionLanguageModel.load), agrees with the trainer's own forward, and learns in context: on held-out
 // task-inference queries 4-shot accuracy beats 0-shot, and on two-way queries 2-shot beats 0-shot.
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Gpu } from '@mtv/kernels';
-import { LlavaModel, expectedTensors, openCheckpoint } from '@mtv/model';
+import { loadModel, type VisionLanguageModel, expectedTensors, openCheckpoint } from '@mtv/model';
 import { iclCurve, iclItems } from '../src/eval/icl.js';
 import { runtimePredictor, sessionFromCheckpoint } from '../src/eval/predictors.js';
 import { promptOnly, tokeniseEpisode } from '../src/train/data.js';
@@ -12,10 +12,10 @@ import { promptOnly, tokeniseEpisode } from '../src/train/data.js';
 const DIR = process.env.MTV_DEMO_MODEL ?? fileURLToPath(new URL('../demo-model', import.meta.url));
 
 let gpu: Gpu;
-let model: LlavaModel;
+let model: VisionLanguageModel;
 beforeAll(async () => {
   gpu = await Gpu.create();
-  model = await LlavaModel.load(DIR, { gpu, weightDtype: 'f32' });
+  model = await loadModel(DIR, { gpu, weightDtype: 'f32' });
 });
 afterAll(async () => {
   await model?.close();

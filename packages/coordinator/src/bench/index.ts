@@ -90,9 +90,9 @@ async function fleetSetup(nWorkers: number, base: Parameters<typeof spec>[0], di
 }
 
 async function inProcessSetup(model: string, data: string, rounds: number, shardSize: number): Promise<Setup> {
-  const { LlavaModel } = await import('@mtv/model');
+  const { loadModel } = await import('@mtv/model');
   const { extract, loadDataset } = await import('@mtv/mtv');
-  const m = await LlavaModel.load(model);
+  const m = await loadModel(model);
   const ds = await loadDataset({ file: data, format: 'jsonl' });
   return {
     run: async () => {

@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Gpu, benchSession, exitOnBrokenPipe, fmtStats, repeat, rng, type Stats } from '@mtv/kernels';
-import { LlavaModel, writeTinyCheckpoint, type RgbImage, type TinyFamily, type TinyOptions } from '../index.js';
+import { loadModel, writeTinyCheckpoint, type RgbImage, type TinyFamily, type TinyOptions } from '../index.js';
 
 interface Case {
   name: string;
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
           do_rescale: true, rescale_factor: 1 / 255, do_normalize: true, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5],
         }));
       }
-      const m = await LlavaModel.load(dir, { gpu, weightDtype: 'f16' });
+      const m = await loadModel(dir, { gpu, weightDtype: 'f16' });
       const params = m.checkpoint.list().reduce((s, n) => s + m.checkpoint.shape(n).reduce((a, b) => a * b, 1), 0);
       const p = await m.prepare({ text: c.prompt, images: [image(c.imageSize)] });
       await m.forward(p); // compile every pipeline

@@ -1,4 +1,4 @@
-export { ACTIVATIONS, type Activation, type LlavaConfig, type RopeConfig, type TextConfig, type TextModelType, type VisionConfig, type VisionModelType } from './types.js';
-export { ConfigError } from './fields.js';
-export { parseLlavaConfig } from './parse.js';
-export { loadLlavaConfig } from './load.js';
+export { ACTIVATIONS, type Activation, type RopeConfig, type TextConfig, type TextModelType, type VisionConfig, type VisionModelType } from './types.js';
+export { ConfigError, Fields, isObject, type Json } from './fields.js';
+export { parseTextConfig } from './text.js';
+export { parseVisionConfig } from './vision.js';

@@ -5,7 +5,7 @@ export type Activation = 'gelu' | 'gelu_pytorch_tanh' | 'quick_gelu' | 'silu';
 export const ACTIVATIONS: readonly Activation[] = ['gelu', 'gelu_pytorch_tanh', 'quick_gelu', 'silu'];
 
 export type VisionModelType = 'clip_vision_model' | 'siglip_vision_model';
-export type TextModelType = 'llama' | 'qwen2';
+export type TextModelType = 'llama' | 'qwen2' | 'mistral';
 
 export interface VisionConfig {
   modelType: VisionModelType;
@@ -58,25 +58,6 @@ export interface TextConfig {
   bosTokenId: number | null;
   eosTokenId: number | number[] | null;
   padTokenId: number | null;
-}
-
-export interface LlavaConfig {
-  vision: VisionConfig;
-  text: TextConfig;
-  imageTokenIndex: number;
-  projectorHiddenAct: Activation;
-  projectorBias: boolean;
-  /** As written in config.json (may be negative). */
-  visionFeatureLayer: number;
-  /** Index into the vision hidden_states tuple (0 = embeddings output, k = output of layer k-1); also the number of layers to run. */
-  visionHiddenStateIndex: number;
-  visionFeatureSelectStrategy: 'default' | 'full';
-  /** Image tokens per image, derived from the tower: numPositions, minus the dropped first token with strategy `default`. */
-  imageSeqLength: number;
-  /** `image_seq_length` as written in config.json, if any (informational; may be transformers' 576 default). */
-  declaredImageSeqLength: number | null;
-  /** lm_head shares embed_tokens (top-level flag, or text_config's as newer transformers forwards it). */
-  tieWordEmbeddings: boolean;
-  /** Sub-configs absent from config.json, filled with the class defaults (LlamaConfig(), CLIPVisionConfig()): named when the weights disagree. */
-  defaulted?: { text: boolean; vision: boolean };
+  /** Mistral's sliding_window: sequences longer than this are refused (full attention equals it up to there). */
+  slidingWindow: number | null;
 }

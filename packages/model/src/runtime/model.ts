@@ -1,16 +1,15 @@
-// A LLaVA-family model loaded from a Hugging Face directory and run on @mtv/kernels: prompts with
-// interleaved images, logits at the last prompt token, head tap and patch, prefix-shared batches,
-// and greedy generation.
+// A vision-language model of any supported family, loaded from a Hugging Face directory and run on
+// @mtv/kernels: prompts with interleaved images, logits at the last prompt token, head tap and patch,
+// prefix-shared batches, and greedy generation. The family supplies the processor and the image
+// features; everything after the input embeddings is the shared decoder.
 import { Gpu, argmax, crossEntropy, embedding, scatterRows, type Recorder, type Tensor } from '@mtv/kernels';
-import type { LlavaConfig } from '../config/index.js';
-import { decodeImage, loadPreprocessorConfig, preprocessImage, processorPixelLimit, type PreprocessorConfig, type RgbImage } from '../image/index.js';
-import { buildPrompt } from '../prompt/index.js';
+import type { ModelConfig } from '../families/registry.js';
+import type { ModelFamily, PreparedPrompt, Processor, PromptInput } from '../families/types.js';
 import { loadTokenizer, type TextTokenizer } from '../tokenizer/index.js';
 import { openCheckpoint, type Checkpoint } from '../weights/index.js';
 import { decoderPass, type PassPatch, type PassTap } from './decoder.js';
 import { KvCache } from './kv-cache.js';
 import { temp } from './layers.js';
-import { imageFeatures } from './vision.js';
 import { uploadWeights, type ModelWeights, type WeightDtype } from './weights.js';
 
 export interface LoadOptions {
@@ -20,22 +19,7 @@ export interface LoadOptions {
   weightDtype?: WeightDtype;
 }
 
-export type ImageInput = RgbImage | Uint8Array | string;
-
-export interface PromptInput {
-  /** Text with one `<image>` placeholder per image. */
-  text: string;
-  images?: readonly ImageInput[];
-  addSpecialTokens?: boolean;
-}
-
-/** A prompt ready for the model: token ids with images expanded, and the pixel values. */
-export interface PreparedPrompt {
-  ids: Int32Array;
-  imagePositions: number[][];
-  /** [numImages, 3, S, S] or null. */
-  pixels: Float32Array | null;
-}
+export type { ImageInput, PixelBatch, PreparedPrompt, PromptInput } from '../families/types.js';
 
 /** Head outputs to write at the patched positions: values [L, Hq, D] where mask [L * Hq] is 1. */
 export interface HeadPatch {
@@ -68,7 +52,10 @@ export interface GenerateResult {
   finish: 'stop' | 'length';
 }
 
-export class LlavaModel {
+/** Loads the model in `dir`, whichever supported family its config.json names. */
+export const loadModel = (dir: string, opts: LoadOptions = {}): Promise<VisionLanguageModel> => VisionLanguageModel.load(dir, opts);
+
+export class VisionLanguageModel {
   private constructor(
     readonly dir: string,
     readonly gpu: Gpu,
@@ -76,16 +63,17 @@ export class LlavaModel {
     readonly checkpoint: Checkpoint,
     readonly weights: ModelWeights,
     readonly tokenizer: TextTokenizer,
-    readonly preprocessor: PreprocessorConfig,
+    readonly processor: Processor,
   ) {}
 
-  static async load(dir: string, opts: LoadOptions = {}): Promise<LlavaModel> {
+  static async load(dir: string, opts: LoadOptions = {}): Promise<VisionLanguageModel> {
     const checkpoint = await openCheckpoint(dir);
     const gpu = opts.gpu ?? (await Gpu.create());
     try {
-      const [tokenizer, preprocessor] = await Promise.all([loadTokenizer(dir), loadPreprocessorConfig(dir)]);
+      const tokenizer = await loadTokenizer(dir);
+      const processor = await checkpoint.family.loadProcessor(dir, checkpoint.config, tokenizer);
       const weights = await uploadWeights(gpu, checkpoint, opts.weightDtype ?? 'f16');
-      return new LlavaModel(dir, gpu, !opts.gpu, checkpoint, weights, tokenizer, preprocessor);
+      return new VisionLanguageModel(dir, gpu, !opts.gpu, checkpoint, weights, tokenizer, processor);
     } catch (e) {
       await checkpoint.close();
       if (!opts.gpu) gpu.destroy();
@@ -93,8 +81,12 @@ export class LlavaModel {
     }
   }
 
-  get config(): LlavaConfig {
+  get config(): ModelConfig {
     return this.weights.config;
+  }
+
+  get family(): ModelFamily<ModelConfig> {
+    return this.checkpoint.family;
   }
 
   /** [layers, heads, headDim] of the tap / patch tensors. */
@@ -109,33 +101,9 @@ export class LlavaModel {
     return (this.hashPromise ??= this.checkpoint.hash());
   }
 
-  /** Tokenises text, expands each `<image>` to the model's image tokens, decodes and preprocesses the images. */
-  async prepare(input: PromptInput): Promise<PreparedPrompt> {
-    const images = input.images ?? [];
-    const c = this.config;
-    const built = buildPrompt(input.text, {
-      tokenizer: this.tokenizer,
-      imageTokenId: c.imageTokenIndex,
-      imageSeqLength: c.imageSeqLength,
-      numImages: images.length,
-      addSpecialTokens: input.addSpecialTokens ?? true,
-    });
-    let pixels: Float32Array | null = null;
-    if (images.length > 0) {
-      const size = c.vision.numChannels * c.vision.imageSize * c.vision.imageSize;
-      pixels = new Float32Array(images.length * size);
-      for (let i = 0; i < images.length; i++) {
-        const src = images[i]!;
-        // Refused from the header above the pixel limit ($MTV_MAX_IMAGE_PIXELS, else what the processor can use).
-        const img = typeof src === 'string' || src instanceof Uint8Array ? await decodeImage(src, { processorLimit: processorPixelLimit(this.preprocessor) }) : src;
-        const pv = await preprocessImage(img, this.preprocessor);
-        if (pv.data.length !== size) {
-          throw new Error(`image ${i} (${img.source}) preprocesses to ${pv.shape.join('x')}, but the vision tower expects 3x${c.vision.imageSize}x${c.vision.imageSize}`);
-        }
-        pixels.set(pv.data, i * size);
-      }
-    }
-    return { ids: built.ids, imagePositions: built.imagePositions, pixels };
+  /** Tokenises text, expands each `<image>` to the model's image tokens, decodes and preprocesses the images (the family's processor). */
+  prepare(input: PromptInput): Promise<PreparedPrompt> {
+    return this.processor.prepare(input);
   }
 
   /** Input embeddings [T, H]: token embeddings with image features scattered into the image-token rows. */
@@ -148,11 +116,12 @@ export class LlavaModel {
       return id;
     });
     const x = temp(rec, await embedding(rec, this.weights.text.embed, ids));
-    const nImages = p.imagePositions.length;
-    if (nImages > 0) {
+    const positions = Int32Array.from(p.imagePositions.flat());
+    if (positions.length > 0) {
       if (!p.pixels) throw new Error('prompt has image tokens but no pixel values');
-      const feats = temp(rec, await imageFeatures(rec, this.weights, p.pixels, nImages));
-      await scatterRows(rec, x, feats, Int32Array.from(p.imagePositions.flat()));
+      const feats = temp(rec, await this.family.imageFeatures(rec, this.weights.vision, c, p.pixels));
+      if (feats.shape[0] !== positions.length) throw new Error(`the images give ${feats.shape[0]} feature rows but the prompt has ${positions.length} image tokens`);
+      await scatterRows(rec, x, feats, positions);
     }
     return x;
   }
@@ -184,6 +153,9 @@ export class LlavaModel {
     if (n === 0) throw new Error('empty prompt');
     const max = this.config.text.maxPositionEmbeddings;
     if (n > max) throw new Error(`${n} tokens exceed the model's context of ${max} positions`);
+    // We run full attention: it equals Mistral's sliding window only up to the window.
+    const window = this.config.text.slidingWindow;
+    if (window !== null && n > window) throw new Error(`${n} tokens exceed the sliding window of ${window} (text_config.sliding_window); sliding-window attention is not implemented, so longer sequences are refused`);
   }
 
   /** One prompt: logits at its last token, with optional tap and patch there. */

@@ -3,8 +3,8 @@
 //   [--naming legacy|new] [--shards N] [--dtype F32|F16|BF16] [--seed S]
 import { isMainModule } from '../files/main-module.js';
 import { parseArgs } from 'node:util';
-import { writeTinyCheckpoint, type TinyDType, type TinyNaming } from './generate.js';
-import { TINY_FAMILIES, type TinyFamily } from './presets.js';
+import { writeTinyCheckpoint, type TinyDType, type TinyNaming } from '../families/llava/tiny.js';
+import { TINY_FAMILIES, type TinyFamily } from '../families/llava/tiny-presets.js';
 
 export const TINY_USAGE = 'usage: tiny --out DIR --family clip-llama|siglip-qwen2 [--naming legacy|new] [--shards N] [--dtype F32|F16|BF16] [--seed S]';
 

@@ -1,3 +1,3 @@
-export { TINY_FAMILIES, TINY_WORDS, tinyConfigJson, tinyPreprocessorJson, tinyProcessorJson, tinySpecials, tinyVocab, type TinyFamily, type TinySpecials } from './presets.js';
+// Tiny random-weight checkpoints in the exact Hugging Face layouts. Each family writes its own
+// (families/<family>/tiny.ts); the seeded weights are shared.
 export { tinyTensors, type TinyTensor } from './weights.js';
-export { writeTinyCheckpoint, type TinyCheckpoint, type TinyDType, type TinyNaming, type TinyOptions } from './generate.js';

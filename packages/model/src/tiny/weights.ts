@@ -1,8 +1,7 @@
 // Seeded random weights for a tiny checkpoint, scaled so activations stay O(1): linear weights are
 // uniform with variance 1/fan_in (a = sqrt(3 / fan_in)), norm weights near 1, biases small.
 import { rng } from '@mtv/kernels';
-import type { LlavaConfig } from '../config/types.js';
-import { expectedTensors } from '../weights/expected.js';
+import type { ExpectedTensor } from '../families/types.js';
 
 export interface TinyTensor {
   name: string;
@@ -13,15 +12,15 @@ export interface TinyTensor {
 const isNormWeight = (name: string): boolean => /(layer_norm\d|layrnorm|layernorm|\.norm)\.weight$/.test(name);
 
 /**
- * Every tensor of the config's expected list (vision layers past the selected one and post_layernorm
+ * Every tensor of a family's expected list (vision layers past the selected one and post_layernorm
  * included; lm_head only when untied), in canonical names and expected-list order. One PRNG stream in
  * that order, so naming, sharding and dtype never change the values.
  */
-export function tinyTensors(config: LlavaConfig, seed: number): TinyTensor[] {
+export function tinyTensors(expected: readonly ExpectedTensor[], seed: number): TinyTensor[] {
   const next = rng(seed);
   const uniform = (a: number): number => (2 * next() - 1) * a;
   const out: TinyTensor[] = [];
-  for (const { name, shape, required } of expectedTensors(config)) {
+  for (const { name, shape, required } of expected) {
     if (name === 'lm_head.weight' && !required) continue; // tied: not stored, like llava-interleave
     const n = shape.reduce((a, b) => a * b, 1);
     const values = new Float32Array(n);

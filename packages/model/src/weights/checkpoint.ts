@@ -1,18 +1,17 @@
-// A LLaVA checkpoint directory: config.json + model.safetensors, or shards listed by
+// A checkpoint directory of any supported family: config.json + model.safetensors, or shards listed by
 // model.safetensors.index.json. Opening validates every tensor against the config; tensor data is read
 // on demand through the shards' file descriptors.
 import { createHash } from 'node:crypto';
 import { access, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { parseLlavaConfig } from '../config/parse.js';
 import { ConfigError, isObject } from '../config/fields.js';
 import { readJsonFile } from '../files/read-json.js';
-import type { LlavaConfig } from '../config/types.js';
+import { familyOfConfigJson, type ModelConfig } from '../families/registry.js';
+import type { ExpectedTensor, ModelFamily } from '../families/types.js';
 import { SafetensorsFile } from '../safetensors/reader.js';
 import { isFloatDType, type SafetensorsDType } from '../safetensors/dtype.js';
 import { firstNonFinite, firstNonFiniteF16Packed } from '../safetensors/convert.js';
-import { expectedTensors } from './expected.js';
-import { LM_HEAD, TEXT_PREFIX, canonicalName, isIgnoredName, legacyName } from './names.js';
+import { LM_HEAD, TEXT_PREFIX, isIgnoredName } from './names.js';
 
 export const SINGLE_FILE = 'model.safetensors';
 export const INDEX_FILE = 'model.safetensors.index.json';
@@ -40,13 +39,19 @@ const fmt = (s: readonly number[]): string => `[${s.join(', ')}]`;
 export class Checkpoint {
   private constructor(
     readonly dir: string,
-    readonly config: LlavaConfig,
+    readonly family: ModelFamily<ModelConfig>,
+    readonly config: ModelConfig,
     private readonly configBytes: Uint8Array,
     private readonly files: SafetensorsFile[],
     private readonly tensors: ReadonlyMap<string, Stored>,
-    /** On-disk names that belong to neither LLaVA naming scheme (not validated, not readable). */
+    /** On-disk names outside the family's naming (not validated, not readable). */
     readonly unexpected: readonly string[],
   ) {}
+
+  /** Every tensor the config implies, by canonical name. */
+  get expected(): ExpectedTensor[] {
+    return this.family.expectedTensors(this.config);
+  }
 
   /** Canonical name of the output projection: lm_head.weight, or embed_tokens when tied and lm_head is not stored. */
   get lmHeadName(): string {
@@ -169,16 +174,17 @@ export class Checkpoint {
     } catch (e) {
       throw new ConfigError(configPath, '(file)', `not valid JSON: ${(e as Error).message}`);
     }
-    const config = parseLlavaConfig(json, configPath);
+    const family = familyOfConfigJson(json, configPath);
+    const config = family.parseConfig(json, configPath);
 
     const shardNames = await listShards(dir);
     const files: SafetensorsFile[] = [];
     try {
       for (const name of shardNames) files.push(await SafetensorsFile.open(join(dir, name)));
-      const { tensors, unexpected } = collect(files);
-      await checkIndex(dir, files, tensors);
-      validate(dir, config, files, tensors);
-      return new Checkpoint(dir, config, configBytes, files, tensors, unexpected);
+      const { tensors, unexpected } = collect(files, family);
+      await checkIndex(dir, files, tensors, family);
+      validate(dir, family, config, files, tensors);
+      return new Checkpoint(dir, family, config, configBytes, files, tensors, unexpected);
     } catch (e) {
       await Promise.all(files.map((f) => f.close()));
       throw e;
@@ -215,13 +221,13 @@ async function readWeightMap(indexPath: string): Promise<Record<string, string>>
 }
 
 /** Every stored tensor by canonical name; the same tensor twice (across shards or namings) is an error. */
-function collect(files: SafetensorsFile[]): { tensors: Map<string, Stored>; unexpected: string[] } {
+function collect(files: SafetensorsFile[], family: ModelFamily<ModelConfig>): { tensors: Map<string, Stored>; unexpected: string[] } {
   const tensors = new Map<string, Stored>();
   const unexpected: string[] = [];
   for (const file of files) {
     for (const diskName of file.names()) {
       if (isIgnoredName(diskName)) continue;
-      const name = canonicalName(diskName);
+      const name = family.canonicalName(diskName);
       if (name === null) {
         unexpected.push(diskName);
         continue;
@@ -235,22 +241,22 @@ function collect(files: SafetensorsFile[]): { tensors: Map<string, Stored>; unex
 }
 
 /** The index must agree with the shards: each weight_map entry is stored in the shard it names. */
-async function checkIndex(dir: string, files: SafetensorsFile[], tensors: Map<string, Stored>): Promise<void> {
+async function checkIndex(dir: string, files: SafetensorsFile[], tensors: Map<string, Stored>, family: ModelFamily<ModelConfig>): Promise<void> {
   const indexPath = join(dir, INDEX_FILE);
   if (files.length === 1 && basename(files[0]!.path) === SINGLE_FILE && !(await exists(indexPath))) return;
   const map = await readWeightMap(indexPath);
   for (const [diskName, shard] of Object.entries(map)) {
     if (isIgnoredName(diskName)) continue;
-    const stored = tensors.get(canonicalName(diskName) ?? diskName);
+    const stored = tensors.get(family.canonicalName(diskName) ?? diskName);
     if (!stored || basename(stored.file.path) !== shard || stored.diskName !== diskName) {
       throw new CheckpointError(join(dir, shard), diskName, `listed in ${INDEX_FILE} but not stored in this shard`);
     }
   }
 }
 
-function validate(dir: string, config: LlavaConfig, files: SafetensorsFile[], tensors: Map<string, Stored>): void {
+function validate(dir: string, family: ModelFamily<ModelConfig>, config: ModelConfig, files: SafetensorsFile[], tensors: Map<string, Stored>): void {
   try {
-    validateTensors(dir, config, files, tensors);
+    validateTensors(dir, family, config, files, tensors);
   } catch (e) {
     // A mismatch against sizes config.json never stated: name the missing section, not just the tensor.
     const d = config.defaulted;
@@ -262,14 +268,15 @@ function validate(dir: string, config: LlavaConfig, files: SafetensorsFile[], te
   }
 }
 
-function validateTensors(dir: string, config: LlavaConfig, files: SafetensorsFile[], tensors: Map<string, Stored>): void {
+function validateTensors(dir: string, family: ModelFamily<ModelConfig>, config: ModelConfig, files: SafetensorsFile[], tensors: Map<string, Stored>): void {
   const where = files.length === 1 ? files[0]!.path : `${dir} (shards ${files.map((f) => basename(f.path)).join(', ')})`;
-  for (const exp of expectedTensors(config)) {
+  for (const exp of family.expectedTensors(config)) {
     const stored = tensors.get(exp.name);
     if (!stored) {
       if (!exp.required) continue;
-      const legacy = legacyName(exp.name);
-      throw new CheckpointError(where, exp.name, `missing (looked for '${exp.name}' and legacy '${legacy}'; expected shape ${fmt(exp.shape)} from config.json)`);
+      const disk = family.diskName(exp.name);
+      const also = disk === exp.name ? '' : ` and '${disk}'`;
+      throw new CheckpointError(where, exp.name, `missing (looked for '${exp.name}'${also}; expected shape ${fmt(exp.shape)} from config.json)`);
     }
     const info = stored.file.info(stored.diskName);
     if (info.shape.length !== exp.shape.length || info.shape.some((d, i) => d !== exp.shape[i])) {

@@ -1,55 +1,17 @@
-// Every tensor a LLaVA checkpoint must (or may) hold, with its shape, computed from the config
-// (VLM_FORMATS.md 1.3, 1.4, 2.2, 3.4). Names are canonical (see names.ts).
-import type { LlavaConfig } from '../config/types.js';
-import { LM_HEAD, PROJECTOR_PREFIX, TEXT_PREFIX, VISION_PREFIX } from './names.js';
+// The decoder's tensors with their shapes, computed from the text config (VLM_FORMATS.md 3.4): the
+// part of every family's expected-tensor list that the shared decoder reads. Names are canonical.
+import type { TextConfig } from '../config/types.js';
+import type { ExpectedTensor } from '../families/types.js';
+import { LM_HEAD, TEXT_PREFIX } from './names.js';
 
-export interface ExpectedTensor {
-  name: string;
-  shape: number[];
-  /** False for tensors LLaVA never reads: vision layers past the selected hidden state, post_layernorm, a tied lm_head. */
-  required: boolean;
-}
+export type { ExpectedTensor };
 
-export function expectedTensors(c: LlavaConfig): ExpectedTensor[] {
+export function textExpectedTensors(t: TextConfig, tieWordEmbeddings: boolean): ExpectedTensor[] {
   const out: ExpectedTensor[] = [];
   const add = (name: string, shape: number[], required = true): void => void out.push({ name, shape, required });
-
-  const v = c.vision;
-  const Hv = v.hiddenSize;
-  const V = VISION_PREFIX;
-  add(`${V}embeddings.patch_embedding.weight`, [Hv, v.numChannels, v.patchSize, v.patchSize]);
-  if (v.patchBias) add(`${V}embeddings.patch_embedding.bias`, [Hv]);
-  if (v.classToken) add(`${V}embeddings.class_embedding`, [Hv]);
-  add(`${V}embeddings.position_embedding.weight`, [v.numPositions, Hv]);
-  if (v.preLayerNorm) for (const p of ['weight', 'bias']) add(`${V}pre_layrnorm.${p}`, [Hv]);
-  for (let i = 0; i < v.numLayers; i++) {
-    // hidden_states[k] is the output of layer k-1: layers at or past the selected index are never run.
-    const used = i < c.visionHiddenStateIndex;
-    const L = `${V}encoder.layers.${i}.`;
-    for (const p of ['weight', 'bias']) {
-      add(`${L}layer_norm1.${p}`, [Hv], used);
-      add(`${L}layer_norm2.${p}`, [Hv], used);
-    }
-    for (const proj of ['q_proj', 'k_proj', 'v_proj', 'out_proj']) {
-      add(`${L}self_attn.${proj}.weight`, [Hv, Hv], used);
-      add(`${L}self_attn.${proj}.bias`, [Hv], used);
-    }
-    add(`${L}mlp.fc1.weight`, [v.intermediateSize, Hv], used);
-    add(`${L}mlp.fc1.bias`, [v.intermediateSize], used);
-    add(`${L}mlp.fc2.weight`, [Hv, v.intermediateSize], used);
-    add(`${L}mlp.fc2.bias`, [Hv], used);
-  }
-  for (const p of ['weight', 'bias']) add(`${V}post_layernorm.${p}`, [Hv], false);
-
-  const t = c.text;
   const H = t.hiddenSize;
   const qDim = t.numHeads * t.headDim;
   const kvDim = t.numKvHeads * t.headDim;
-  add(`${PROJECTOR_PREFIX}linear_1.weight`, [H, Hv]);
-  if (c.projectorBias) add(`${PROJECTOR_PREFIX}linear_1.bias`, [H]);
-  add(`${PROJECTOR_PREFIX}linear_2.weight`, [H, H]);
-  if (c.projectorBias) add(`${PROJECTOR_PREFIX}linear_2.bias`, [H]);
-
   const T = TEXT_PREFIX;
   add(`${T}embed_tokens.weight`, [t.vocabSize, H]);
   for (let i = 0; i < t.numLayers; i++) {
@@ -72,6 +34,6 @@ export function expectedTensors(c: LlavaConfig): ExpectedTensor[] {
     }
   }
   add(`${T}norm.weight`, [H]);
-  add(LM_HEAD, [t.vocabSize, H], !c.tieWordEmbeddings);
+  add(LM_HEAD, [t.vocabSize, H], !tieWordEmbeddings);
   return out;
 }

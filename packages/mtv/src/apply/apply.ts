@@ -1,6 +1,6 @@
 // Inference with an MTV (DESIGN.md section 1, step 4): the plain zero-shot query, with the chosen
 // heads' o_proj inputs replaced by the means at the last prompt token and every generated token.
-import type { GenerateResult, HeadPatch, LlavaModel, PreparedPrompt } from '@mtv/model';
+import type { GenerateResult, HeadPatch, VisionLanguageModel, PreparedPrompt } from '@mtv/model';
 import type { MtvArtifact } from '../artifact/types.js';
 import { PipelineError } from '../pipeline/prompts.js';
 
@@ -26,7 +26,7 @@ export function taskVector(a: MtvArtifact, file = 'artifact'): TaskVector {
 }
 
 /** Checks the vector against the model's [layers, heads, headDim] and returns the patch. */
-export function headPatch(model: LlavaModel, v: TaskVector): HeadPatch {
+export function headPatch(model: VisionLanguageModel, v: TaskVector): HeadPatch {
   const [L, H, D] = model.headShape;
   if (v.means.length !== L * H * D) throw new PipelineError(`MTV means have ${v.means.length} values; the model's heads are [${L}, ${H}, ${D}] = ${L * H * D}`);
   if (v.heads.length !== L * H) throw new PipelineError(`MTV head mask has ${v.heads.length} entries; the model has ${L} layers x ${H} heads = ${L * H}`);
@@ -38,7 +38,7 @@ export function headPatch(model: LlavaModel, v: TaskVector): HeadPatch {
  * the tokenizer does not have (llava-1.5: 32064 rows, 32002 tokens). Such an id cannot be decoded; a
  * model that produces one has left the answer.
  */
-export function defaultStopTokens(model: LlavaModel): number[] {
+export function defaultStopTokens(model: VisionLanguageModel): number[] {
   const known = model.tokenizer.vocabSize;
   const rows = model.config.text.vocabSize;
   return [...model.tokenizer.eosTokenIds, ...Array.from({ length: Math.max(0, rows - known) }, (_, i) => known + i)];
@@ -49,7 +49,7 @@ export const DEFAULT_MAX_NEW_TOKENS = 20;
 export const DEFAULT_MIN_NEW_TOKENS = 1;
 
 /** Greedy generation, with the MTV patched in when `vector` is given (null: plain generation). */
-export function generateWith(model: LlavaModel, prepared: PreparedPrompt, vector: TaskVector | null, opts: ApplyOptions = {}): Promise<GenerateResult> {
+export function generateWith(model: VisionLanguageModel, prepared: PreparedPrompt, vector: TaskVector | null, opts: ApplyOptions = {}): Promise<GenerateResult> {
   return model.generate(prepared, {
     maxNewTokens: opts.maxNewTokens ?? model.tokenizer.generationMaxNewTokens ?? DEFAULT_MAX_NEW_TOKENS,
     minNewTokens: opts.minNewTokens ?? DEFAULT_MIN_NEW_TOKENS,
@@ -59,7 +59,7 @@ export function generateWith(model: LlavaModel, prepared: PreparedPrompt, vector
 }
 
 /** Prepares `text` + `images` and generates with the MTV. */
-export async function applyMtv(model: LlavaModel, input: { text: string; images?: readonly string[] }, vector: TaskVector, opts: ApplyOptions = {}): Promise<GenerateResult> {
+export async function applyMtv(model: VisionLanguageModel, input: { text: string; images?: readonly string[] }, vector: TaskVector, opts: ApplyOptions = {}): Promise<GenerateResult> {
   const prepared = await model.prepare({ text: input.text, images: input.images ?? [] });
   return generateWith(model, prepared, vector, opts);
 }

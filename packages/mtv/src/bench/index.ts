@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { Gpu, benchSession, exitOnBrokenPipe, callerPath, fmtStats, interleave, mapStats } from '@mtv/kernels';
-import { LlavaModel, writeTinyCheckpoint } from '@mtv/model';
+import { loadModel, type VisionLanguageModel, writeTinyCheckpoint } from '@mtv/model';
 import { loadDataset } from '../datasets/load.js';
 import type { Dataset } from '../datasets/types.js';
 import { extract } from '../extract/extract.js';
@@ -46,7 +46,7 @@ async function syntheticDataset(dir: string, n: number): Promise<Dataset> {
 }
 
 /** An instruction that brings the zero-shot prompt to about `tokens` tokens. */
-async function longInstruction(model: LlavaModel, data: Dataset, tokens: number): Promise<string> {
+async function longInstruction(model: VisionLanguageModel, data: Dataset, tokens: number): Promise<string> {
   const base = (await prepare(model, zeroShotPrompt('jsonl', data.examples[0]!, 0))).ids.length;
   const words = Math.max(0, tokens - base);
   return Array.from({ length: words }, (_, i) => ['the', 'image', 'of', 'a'][i % 4]).join(' ') + (words > 0 ? '\n' : '');
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
       modelKind = 'tiny random clip-llama checkpoint';
     }
     const gpu = await Gpu.create();
-    const model = await LlavaModel.load(modelDir, { gpu, weightDtype: 'f32' });
+    const model = await loadModel(modelDir, { gpu, weightDtype: 'f32' });
     const data = await syntheticDataset(join(tmp, 'data'), 40);
     const maxPos = model.config.text.maxPositionEmbeddings;
     log(`model: ${modelKind} (${modelDir}), heads ${model.headShape.join('x')}, context ${maxPos}, adapter ${gpu.report.cpuAdapter ? 'cpu' : 'gpu'}`);

@@ -1,5 +1,5 @@
 // Loading what the commands need, with the checks that turn bad input into one clear message.
-import { LlavaModel, decodeImage, probeImage, type WeightDtype } from '@mtv/model';
+import { loadModel, type VisionLanguageModel, decodeImage, probeImage, type WeightDtype } from '@mtv/model';
 import { readArtifact } from '../artifact/io.js';
 import type { MtvArtifact } from '../artifact/types.js';
 import { loadDataset } from '../datasets/load.js';
@@ -15,9 +15,9 @@ export interface DataOptions {
   readonly onBadImage?: 'skip' | 'fail';
 }
 
-export async function openModel(io: CliIo, dir: string, weights: string | undefined): Promise<LlavaModel> {
+export async function openModel(io: CliIo, dir: string, weights: string | undefined): Promise<VisionLanguageModel> {
   if (weights !== undefined && weights !== 'f16' && weights !== 'f32') throw new CliError(`--weights must be f16 or f32, got '${weights}'`);
-  return LlavaModel.load(dir, { ...(io.gpu ? { gpu: io.gpu } : {}), ...(weights ? { weightDtype: weights as WeightDtype } : {}) });
+  return loadModel(dir, { ...(io.gpu ? { gpu: io.gpu } : {}), ...(weights ? { weightDtype: weights as WeightDtype } : {}) });
 }
 
 export async function openDataset(o: DataOptions, file = o.data): Promise<Dataset> {
@@ -39,7 +39,7 @@ export async function openDataset(o: DataOptions, file = o.data): Promise<Datase
 }
 
 /** An artifact checked against the model it will be used with (hash and head shape). */
-export async function openArtifact(file: string, model: LlavaModel): Promise<MtvArtifact> {
+export async function openArtifact(file: string, model: VisionLanguageModel): Promise<MtvArtifact> {
   return readArtifact(file, { modelHash: await model.hash(), shape: model.headShape });
 }
 

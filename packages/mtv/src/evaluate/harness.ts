@@ -2,7 +2,7 @@
 // per-example records and a summary per mode with n and a 95% interval. Query i's option order
 // (variant) and its ICL shots come from streams keyed by (seed, i), so every mode and every run with
 // the same seed sees the same prompts.
-import type { LlavaModel } from '@mtv/model';
+import type { VisionLanguageModel } from '@mtv/model';
 import type { Example } from '../datasets/types.js';
 import type { VqaAnnotation } from '../metrics/vqa-score.js';
 import { buildPrompt, type Prompt, type PromptOptions } from '../prompts/formats.js';
@@ -90,7 +90,7 @@ export function evalShots(train: readonly Example[], query: Example, shots: numb
   return Prng.derive(seed, 'eval-shots', i).sampleIndices(pool.length, shots).map((k) => pool[k]!);
 }
 
-export async function evaluate(model: LlavaModel, data: TaskData, opts: EvaluateOptions): Promise<EvalReport> {
+export async function evaluate(model: VisionLanguageModel, data: TaskData, opts: EvaluateOptions): Promise<EvalReport> {
   if (opts.modes.length === 0) throw new PipelineError('evaluate: no modes given');
   for (const m of opts.modes) if (!isEvalMode(m)) throw new PipelineError(`evaluate: unknown mode ${JSON.stringify(m)}; modes: ${EVAL_MODES.join(', ')}`);
   const shots = opts.shots ?? 0;

@@ -3,7 +3,7 @@
 // incrementally (extendSums) instead of being recomputed at every point, and with round counts that
 // are multiples of shardSize each point's means equal a fresh extract of that many rounds bit for bit.
 // Cross-task: the task vector of task A applied to the queries of task B.
-import type { LlavaModel } from '@mtv/model';
+import type { VisionLanguageModel } from '@mtv/model';
 import type { ActivationSums } from '../activations/sums.js';
 import { extract, extendSums } from '../extract/extract.js';
 import type { PromptOptions } from '../prompts/formats.js';
@@ -34,7 +34,7 @@ export interface SweepPoint {
   readonly summary: ModeSummary;
 }
 
-export async function shotSweep(model: LlavaModel, train: TaskData, evalData: TaskData, opts: SweepOptions): Promise<SweepPoint[]> {
+export async function shotSweep(model: VisionLanguageModel, train: TaskData, evalData: TaskData, opts: SweepOptions): Promise<SweepPoint[]> {
   const rs = opts.rounds;
   if (rs.length === 0) throw new PipelineError('sweep: no round counts given');
   rs.forEach((r, i) => {
@@ -69,7 +69,7 @@ export interface CrossCell {
 }
 
 /** Every task's vector on every task's queries, plus zero-shot baselines: a (tasks + 1) x tasks grid. */
-export async function crossTask(model: LlavaModel, tasks: readonly CrossTask[], evalOpts: Omit<EvaluateOptions, 'modes' | 'vector'>, onCell?: (c: CrossCell) => void): Promise<CrossCell[]> {
+export async function crossTask(model: VisionLanguageModel, tasks: readonly CrossTask[], evalOpts: Omit<EvaluateOptions, 'modes' | 'vector'>, onCell?: (c: CrossCell) => void): Promise<CrossCell[]> {
   if (tasks.length === 0) throw new PipelineError('cross-task: no tasks');
   const cells: CrossCell[] = [];
   for (const b of tasks) {

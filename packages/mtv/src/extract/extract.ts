@@ -2,7 +2,7 @@
 // from the (seed, r) stream, build the ICL prompt, run one forward with the head tap at the last
 // prompt token, and accumulate. Sums follow the shard rule of activations/sums.ts, so
 // extract() == mergeShards(extractShard per shard) bit for bit, whoever computes the shards.
-import type { LlavaModel } from '@mtv/model';
+import type { VisionLanguageModel } from '@mtv/model';
 import { ActivationSums, mergeShards, shardCount, type ShardSums, type SumsShape } from '../activations/sums.js';
 import type { DatasetFormat } from '../datasets/types.js';
 import { buildPrompt, type PromptOptions } from '../prompts/formats.js';
@@ -38,7 +38,7 @@ function checkRange(r0: number, r1: number): void {
 }
 
 /** The sums of rounds [r0, r1), added from zero in round order (one shard of the run). */
-export async function extractShard(model: LlavaModel, data: TaskData, opts: ExtractShardOptions): Promise<ActivationSums> {
+export async function extractShard(model: VisionLanguageModel, data: TaskData, opts: ExtractShardOptions): Promise<ActivationSums> {
   const { seed, shots, r0, r1 } = opts;
   const format = opts.format ?? data.format;
   checkRange(r0, r1);
@@ -71,7 +71,7 @@ export function shardPlan(rounds: number, shardSize: number, firstRound = 0): { 
 }
 
 /** A whole run in one process: exactly mergeShards of its shards. */
-export async function extract(model: LlavaModel, data: TaskData, opts: ExtractOptions): Promise<ActivationSums> {
+export async function extract(model: VisionLanguageModel, data: TaskData, opts: ExtractOptions): Promise<ActivationSums> {
   const plan = shardPlan(opts.rounds, opts.shardSize, opts.firstRound ?? 0);
   checkShots(data, opts.shots, 'extract');
   const shards: ShardSums[] = [];
@@ -92,7 +92,7 @@ export async function extract(model: LlavaModel, data: TaskData, opts: ExtractOp
  * shard in order (a new object; `existing` is untouched). When existing.count is a multiple of
  * shardSize this equals a fresh extract of all rounds bit for bit (the same merge sequence).
  */
-export async function extendSums(model: LlavaModel, data: TaskData, existing: ActivationSums, moreRounds: number, opts: Omit<ExtractOptions, 'rounds' | 'firstRound'>): Promise<ActivationSums> {
+export async function extendSums(model: VisionLanguageModel, data: TaskData, existing: ActivationSums, moreRounds: number, opts: Omit<ExtractOptions, 'rounds' | 'firstRound'>): Promise<ActivationSums> {
   const total = ActivationSums.fromData(existing.toData());
   const plan = shardPlan(moreRounds, opts.shardSize, existing.count);
   let done = 0;

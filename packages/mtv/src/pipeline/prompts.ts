@@ -1,6 +1,6 @@
 // Shared glue between the MTV pipeline and the model: dataset prompts -> prepared model prompts,
 // the first answer token, and the checks every command makes before spending GPU time.
-import type { LlavaModel, PreparedPrompt } from '@mtv/model';
+import type { VisionLanguageModel, PreparedPrompt } from '@mtv/model';
 import type { Dataset, DatasetFormat, Example } from '../datasets/types.js';
 import { buildPrompt, type Prompt, type PromptOptions } from '../prompts/formats.js';
 
@@ -45,7 +45,7 @@ export function checkShots(data: TaskData, shots: number, what: string): void {
 export const zeroShotPrompt = (format: DatasetFormat, query: Example, variant: number, opts: PromptOptions = {}): Prompt =>
   buildPrompt(format, { shots: [], query, variant }, opts);
 
-export const prepare = (model: LlavaModel, prompt: Prompt): Promise<PreparedPrompt> =>
+export const prepare = (model: VisionLanguageModel, prompt: Prompt): Promise<PreparedPrompt> =>
   model.prepare({ text: prompt.text, images: prompt.images });
 
 /**
@@ -57,7 +57,7 @@ export const prepare = (model: LlavaModel, prompt: Prompt): Promise<PreparedProm
  */
 export type TargetRule = 'spaced' | 'joint';
 
-export function firstAnswerToken(model: Pick<LlavaModel, 'tokenizer'>, prompt: Prompt, rule: TargetRule = 'spaced'): number {
+export function firstAnswerToken(model: Pick<VisionLanguageModel, 'tokenizer'>, prompt: Prompt, rule: TargetRule = 'spaced'): number {
   const tok = model.tokenizer;
   if (rule === 'spaced') {
     const ids = tok.encode(` ${prompt.answer.replace(/^\s+/, '')}`, { addSpecialTokens: false });

@@ -1,6 +1,6 @@
 // extract + locate -> artifact, and the provenance that goes with it.
 import path from 'node:path';
-import type { LlavaModel } from '@mtv/model';
+import type { VisionLanguageModel } from '@mtv/model';
 import type { ActivationSums } from '../activations/sums.js';
 import { MTV_CODE_VERSION } from '../artifact/io.js';
 import type { MtvArtifact, RunRecord } from '../artifact/types.js';
@@ -10,7 +10,7 @@ import { locate, type LocateOptions } from '../rollouts/locate.js';
 import { PipelineError, type TaskData } from './prompts.js';
 
 /** Artifact of sums without heads (after `extract`). */
-export async function sumsArtifact(model: LlavaModel, sums: ActivationSums, run: RunRecord): Promise<MtvArtifact> {
+export async function sumsArtifact(model: VisionLanguageModel, sums: ActivationSums, run: RunRecord): Promise<MtvArtifact> {
   if (sums.count !== run.rounds) throw new PipelineError(`artifact: sums hold ${sums.count} rounds but the run record says ${run.rounds}`);
   return {
     sums, logits: null, heads: null,
@@ -47,7 +47,7 @@ export interface RunMtvOptions {
 }
 
 /** The whole method: mean activations, then heads located on those means. */
-export async function runMtv(model: LlavaModel, data: TaskData, opts: RunMtvOptions): Promise<{ artifact: MtvArtifact; result: LocatorResult }> {
+export async function runMtv(model: VisionLanguageModel, data: TaskData, opts: RunMtvOptions): Promise<{ artifact: MtvArtifact; result: LocatorResult }> {
   const sums = await extract(model, data, opts.extract);
   const base = await sumsArtifact(model, sums, runRecord(data, opts.extract));
   const result = await locate(model, data, sums.means(), opts.locate);

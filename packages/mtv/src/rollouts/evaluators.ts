@@ -5,7 +5,7 @@
 //           runs as one row per mask (DESIGN.md section 2). Cost ~ 1 prompt + B tokens.
 //   naive:  one full forward per mask plus a host log-softmax, as the reference's forward hooks do.
 //           Cost ~ B prompts. Kept as the reference to test the prefix path against and to benchmark.
-import type { LlavaModel, PreparedPrompt } from '@mtv/model';
+import type { VisionLanguageModel, PreparedPrompt } from '@mtv/model';
 import type { DatasetFormat, Example } from '../datasets/types.js';
 import type { RolloutEvaluator } from '../locate/run.js';
 import type { PromptOptions } from '../prompts/formats.js';
@@ -38,7 +38,7 @@ interface Rollout {
   readonly target: number;
 }
 
-export function rolloutEvaluator(model: LlavaModel, opts: RolloutOptions): RolloutEvaluator<Example> {
+export function rolloutEvaluator(model: VisionLanguageModel, opts: RolloutOptions): RolloutEvaluator<Example> {
   const [L, H, D] = model.headShape;
   if (opts.means.length !== L * H * D) throw new PipelineError(`rollouts: means have ${opts.means.length} values; the model's heads are [${L}, ${H}, ${D}] = ${L * H * D}`);
   const mode = opts.mode ?? 'prefix';

@@ -1,7 +1,7 @@
 // locate(): the REINFORCE head locator (locate/run.ts) driven by the model's rollouts, with the
 // reference's defaults (mtv_utils.reinforce + mtv_eval.py): 100 random training examples for the
 // steps, the first 50 training examples to pick the final mask, 50 held-out examples to validate.
-import type { LlavaModel } from '@mtv/model';
+import type { VisionLanguageModel } from '@mtv/model';
 import type { Example } from '../datasets/types.js';
 import type { LocatorConfigInput } from '../locate/config.js';
 import { runLocator, type LocatorEvent, type LocatorResult } from '../locate/run.js';
@@ -51,7 +51,7 @@ export function locatorSets(data: TaskData, opts: LocateOptions = {}): LocatorSe
   return { reinforce, selection, validation };
 }
 
-export async function locate(model: LlavaModel, data: TaskData, means: Float32Array, opts: LocateOptions = {}): Promise<LocatorResult> {
+export async function locate(model: VisionLanguageModel, data: TaskData, means: Float32Array, opts: LocateOptions = {}): Promise<LocatorResult> {
   const [layers, heads] = model.headShape;
   const sets = locatorSets(data, opts);
   const { reinforceSize: _r, selectionSize: _s, validationSize: _v, validation: _d, mode, prompt, resume, onEvent, ...config } = opts;

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Prints the ICL curve of a demo checkpoint: accuracy at 0/1/2/4/8 shots per family, with n and a
-// 95 % Wilson interval, through @mtv/model's LlavaModel (default) or the trainer's forward.
+// 95 % Wilson interval, through @mtv/model's VisionLanguageModel (default) or the trainer's forward.
 //   node packages/toy/dist/cli/eval.js [--model packages/toy/demo-model] [--n 100] [--seed 1]
 //     [--shots 0,1,2,4,8] [--families task-inference,two-way,vqa] [--engine runtime|train]
 //     [--weights f16|f32] [--json out.json]
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { callerPath, isQuick, loadAverageLine } from '@mtv/kernels';
 import { exitOnBrokenPipe } from '@mtv/kernels';
 import { parseArgs } from 'node:util';
-import { LlavaModel } from '@mtv/model';
+import { loadModel } from '@mtv/model';
 import { iclCurve, formatIclTable, type Predictor } from '../eval/icl.js';
 import { runtimePredictor, sessionFromCheckpoint, trainPredictor } from '../eval/predictors.js';
 import { CHANCE } from '../tasks/families/index.js';
@@ -50,7 +50,7 @@ export async function runEval(argv: string[]): Promise<string> {
   let predict: Predictor;
   let close: () => Promise<void>;
   if (values.engine === 'runtime') {
-    const model = await LlavaModel.load(values.model!, { weightDtype: values.weights });
+    const model = await loadModel(values.model!, { weightDtype: values.weights });
     predict = runtimePredictor(model);
     close = () => model.close();
   } else if (values.engine === 'train') {

@@ -1,8 +1,8 @@
-// The two ways to answer ICL prompts: through @mtv/model's LlavaModel runtime (the normal loader and
+// The two ways to answer ICL prompts: through @mtv/model's VisionLanguageModel runtime (the normal loader and
 // inference path, used by default) or through the trainer's own forward (a cross-check, and the
 // fallback when the runtime cannot run).
 import type { Gpu } from '@mtv/kernels';
-import { openCheckpoint, type LlavaConfig, type LlavaModel } from '@mtv/model';
+import { openCheckpoint, type LlavaConfig, type VisionLanguageModel } from '@mtv/model';
 import type { DemoArch } from '../model/config.js';
 import { TOY_VOCAB } from '../tasks/vocab.js';
 import { promptOnly, tokeniseEpisode } from '../train/data.js';
@@ -19,7 +19,7 @@ function argmax(v: ArrayLike<number>): number {
 }
 
 /** Greedy first answer token from the runtime: prepare (tokenizer + image processor) then forward. */
-export function runtimePredictor(model: LlavaModel): Predictor {
+export function runtimePredictor(model: VisionLanguageModel): Predictor {
   return async (items: readonly EvalItem[]) => {
     const out: string[] = [];
     for (const it of items) {

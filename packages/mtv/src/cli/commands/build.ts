@@ -1,6 +1,6 @@
 // `mtv extract`, `mtv locate`, `mtv run`: mean activations and head locations into an artifact.
 import type { Command } from 'commander';
-import type { LlavaModel } from '@mtv/model';
+import type { VisionLanguageModel } from '@mtv/model';
 import { writeArtifact } from '../../artifact/io.js';
 import { extendArtifact } from '../../artifact/combine.js';
 import type { MtvArtifact } from '../../artifact/types.js';
@@ -20,7 +20,7 @@ import {
 } from '../options.js';
 import { headsGrid } from './inspect.js';
 
-export async function withModel<T>(io: CliIo, f: ModelFlags, fn: (m: LlavaModel) => Promise<T>): Promise<T> {
+export async function withModel<T>(io: CliIo, f: ModelFlags, fn: (m: VisionLanguageModel) => Promise<T>): Promise<T> {
   const model = await openModel(io, f.model, f.weights);
   try {
     return await fn(model);
@@ -48,7 +48,7 @@ export function checkExtendRuns(file: string, prev: MtvArtifact, datasetHash: st
   throw new CliError(`--extend ${file}: its rounds were extracted with other settings (${why}); mixing them averages different prompts into one mean. Use the same --data and --shots, or pass --allow-mixed to mix them on purpose`);
 }
 
-async function doExtract(io: CliIo, model: LlavaModel, data: Dataset, f: ExtractFlags & CommonFlags & { allowMixed?: boolean; extend?: string }, extend?: MtvArtifact): Promise<MtvArtifact> {
+async function doExtract(io: CliIo, model: VisionLanguageModel, data: Dataset, f: ExtractFlags & CommonFlags & { allowMixed?: boolean; extend?: string }, extend?: MtvArtifact): Promise<MtvArtifact> {
   const shots = shotsFor(data, f.shots);
   if (extend) checkExtendRuns(f.extend ?? 'artifact', extend, data.hash, shots, f.allowMixed ?? false);
   const firstRound = extend
@@ -65,7 +65,7 @@ async function doExtract(io: CliIo, model: LlavaModel, data: Dataset, f: Extract
   }
 }
 
-async function doLocate(io: CliIo, model: LlavaModel, data: Dataset, base: MtvArtifact, f: LocateFlags & CommonFlags & { seed?: number | string; format: string; root?: string; onBadImage?: 'skip' | 'fail'; instruction?: string }): Promise<MtvArtifact> {
+async function doLocate(io: CliIo, model: VisionLanguageModel, data: Dataset, base: MtvArtifact, f: LocateFlags & CommonFlags & { seed?: number | string; format: string; root?: string; onBadImage?: 'skip' | 'fail'; instruction?: string }): Promise<MtvArtifact> {
   const opts = locateOptions(f);
   const validation = f.validationData ? await openDataset({ data: f.validationData, format: f.format, ...(f.root ? { root: f.root } : {}), ...(f.onBadImage ? { onBadImage: f.onBadImage } : {}) }) : undefined;
   const bar = progressBar(io, `locate (${opts.mode})`, f.steps, f.quiet ?? false);

@@ -1,8 +1,12 @@
-// Reference vision tower (CLIP / SigLIP as used by LLaVA) and the multimodal projector
+// Float64 reference of LLaVA's vision tower (CLIP / SigLIP) and multimodal projector
 // (VLM_FORMATS.md 1.5, 2.1).
-import { VISION_PREFIX, PROJECTOR_PREFIX } from '../weights/names.js';
-import { activate, addInPlace, layerNorm, linear, softmaxInPlace } from './math.js';
-import { optionalWeight, weight, type ReferenceModel } from './model.js';
+import { activate, addInPlace, layerNorm, linear, softmaxInPlace } from '../../reference/math.js';
+import { optionalWeight, weight, type ReferenceModel as AnyReferenceModel } from '../../reference/model.js';
+import type { PixelBatch } from '../types.js';
+import type { LlavaConfig } from './config.js';
+import { PROJECTOR_PREFIX, VISION_PREFIX } from './weights.js';
+
+type ReferenceModel = AnyReferenceModel<LlavaConfig>;
 
 /** Bidirectional multi-head attention with biased q/k/v/out projections; x is [n, d]. */
 function selfAttention(model: ReferenceModel, prefix: string, x: Float64Array, n: number): Float64Array {
@@ -95,4 +99,14 @@ export function referenceImageFeatures(model: ReferenceModel, pixels: Float64Arr
   const w = (s: string): Float64Array | undefined => optionalWeight(model, PROJECTOR_PREFIX + s);
   const mid = activate(config.projectorHiddenAct, linear(x, n, weight(model, `${PROJECTOR_PREFIX}linear_1.weight`), H, w('linear_1.bias')));
   return linear(mid, n, weight(model, `${PROJECTOR_PREFIX}linear_2.weight`), H, w('linear_2.bias'));
+}
+
+/** The features of every image of a batch [n, C, S, S], concatenated: [n * imageSeqLength, text hidden]. */
+export function referenceLlavaImageFeatures(model: ReferenceModel, pixels: { data: Float64Array; shape: PixelBatch['shape'] }): Float64Array {
+  const [n, C, Hh, W] = pixels.shape;
+  const size = C * Hh * W;
+  const rows = model.config.imageSeqLength * model.config.text.hiddenSize;
+  const out = new Float64Array(n * rows);
+  for (let i = 0; i < n; i++) out.set(referenceImageFeatures(model, pixels.data.subarray(i * size, (i + 1) * size)), i * rows);
+  return out;
 }

@@ -3,15 +3,14 @@
 // preprocessor_config.json, processor_config.json, tokenizer.json, tokenizer_config.json.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseLlavaConfig } from '../config/parse.js';
-import type { LlavaConfig } from '../config/types.js';
-import { encodeFloats, writeSafetensors, type TensorInput } from '../safetensors/writer.js';
-import { dtypeSize } from '../safetensors/dtype.js';
-import { buildWordLevelTokenizer } from '../tokenizer/build.js';
-import { INDEX_FILE, SINGLE_FILE } from '../weights/checkpoint.js';
-import { legacyName } from '../weights/names.js';
-import { TINY_WORDS, tinyConfigJson, tinyPreprocessorJson, tinyProcessorJson, tinySpecials, type TinyFamily } from './presets.js';
-import { tinyTensors } from './weights.js';
+import { encodeFloats, writeSafetensors, type TensorInput } from '../../safetensors/writer.js';
+import { dtypeSize } from '../../safetensors/dtype.js';
+import { tinyTensors } from '../../tiny/weights.js';
+import { buildWordLevelTokenizer } from '../../tokenizer/build.js';
+import { INDEX_FILE, SINGLE_FILE } from '../../weights/checkpoint.js';
+import { parseLlavaConfig, type LlavaConfig } from './config.js';
+import { TINY_WORDS, tinyConfigJson, tinyPreprocessorJson, tinyProcessorJson, tinySpecials, type TinyFamily } from './tiny-presets.js';
+import { legacyName, llavaExpectedTensors } from './weights.js';
 
 export type TinyNaming = 'legacy' | 'new';
 export type TinyDType = 'F32' | 'F16' | 'BF16';
@@ -67,7 +66,7 @@ export async function writeTinyCheckpoint(dir: string, opts: TinyOptions): Promi
     (configJson['text_config'] as Record<string, unknown>)['torch_dtype'] = torchDtype;
   }
   const config = parseLlavaConfig(configJson, 'tinyConfigJson');
-  const tensors = tinyTensors(config, seed).map((t) => ({
+  const tensors = tinyTensors(llavaExpectedTensors(config), seed).map((t) => ({
     diskName: naming === 'legacy' ? legacyName(t.name) : t.name,
     input: { dtype, shape: t.shape, data: encodeFloats(t.values, dtype) } satisfies TensorInput,
     bytes: t.values.length * dtypeSize(dtype),

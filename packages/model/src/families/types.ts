@@ -1,0 +1,101 @@
+// The contract every model family implements (one folder per family under families/): how its
+// config.json parses, how its on-disk tensor names map to canonical ones, what tensors it needs, how
+// its processor turns text + images into token ids and pixels, and how its vision tower + connector
+// turn pixels into image features on the GPU and in float64. The decoder pass, KV cache, tap/patch
+// and generation are shared (runtime/), and so is the float64 decoder (reference/decoder.ts).
+import type { Recorder, Tensor } from '@mtv/kernels';
+import type { TextConfig } from '../config/types.js';
+import type { RgbImage } from '../image/types.js';
+import type { TextTokenizer } from '../tokenizer/tokenizer.js';
+
+export type FamilyName = 'llava' | 'idefics3' | 'idefics2';
+
+/** What every family's parsed config has: the shared decoder's config and the image token. */
+export interface ModelConfigBase {
+  family: FamilyName;
+  text: TextConfig;
+  /** Id of the placeholder token whose embedding rows are replaced by image features. */
+  imageTokenIndex: number;
+  /** lm_head shares embed_tokens. */
+  tieWordEmbeddings: boolean;
+  /** Sub-configs absent from config.json and filled with class defaults: named when the weights disagree. */
+  defaulted?: { text: boolean; vision: boolean };
+}
+
+/** One tensor a checkpoint must (or may) hold, by canonical name. */
+export interface ExpectedTensor {
+  name: string;
+  shape: number[];
+  /** False for tensors the family never reads (unused vision layers, post_layernorm, a tied lm_head). */
+  required: boolean;
+}
+
+/**
+ * Preprocessed images as the vision tower takes them: `n` tiles [n, channels, height, width]
+ * (LLaVA: one tile per image; Idefics3: the crops of every image, then its global view), with the
+ * Idefics pixel mask [n, height, width] (1 = a real pixel, 0 = padding) when the family pads.
+ */
+export interface PixelBatch {
+  data: Float32Array;
+  shape: [n: number, channels: number, height: number, width: number];
+  mask?: Uint8Array;
+}
+
+/** A prompt ready for the model: token ids with images expanded, and the pixel values. */
+export interface PreparedPrompt {
+  ids: Int32Array;
+  /** Positions of the image tokens of each image, in order (every image-token id is in exactly one). */
+  imagePositions: number[][];
+  /** The pixels of every image in the prompt, or null without images. */
+  pixels: PixelBatch | null;
+}
+
+export type ImageInput = RgbImage | Uint8Array | string;
+
+export interface PromptInput {
+  /** Text with one `<image>` placeholder per image. */
+  text: string;
+  images?: readonly ImageInput[];
+  addSpecialTokens?: boolean;
+}
+
+/** A family's processor: text + images -> PreparedPrompt (transformers' XxxProcessor.__call__). */
+export interface Processor {
+  prepare(input: PromptInput): Promise<PreparedPrompt>;
+  /** The most pixels an image may have before decoding is refused (what this processor can use, capped). */
+  readonly pixelLimit: number;
+}
+
+/** Reads checkpoint tensors onto the device: norms/biases as f32, matmul weights in the model's dtype. */
+export interface WeightUploader {
+  has(name: string): boolean;
+  shape(name: string): readonly number[];
+  f32(name: string, shape?: readonly number[]): Promise<Tensor>;
+  mat(name: string, shape?: readonly number[]): Promise<Tensor>;
+  readF32(name: string): Promise<Float32Array>;
+}
+
+/** Float64 tensors by canonical name, for the float64 references. */
+export interface ReferenceTensors<C extends ModelConfigBase = ModelConfigBase> {
+  config: C;
+  tensors: ReadonlyMap<string, Float64Array>;
+}
+
+export interface ModelFamily<C extends ModelConfigBase = ModelConfigBase, VisionWeights = unknown> {
+  readonly name: FamilyName;
+  /** config.json `model_type` values and `architectures` entries this family loads. */
+  readonly modelTypes: readonly string[];
+  readonly architectures: readonly string[];
+  parseConfig(json: unknown, file: string): C;
+  /** Canonical name of an on-disk tensor name (text weights under `model.language_model.`, `lm_head.weight`), or null when foreign. */
+  canonicalName(diskName: string): string | null;
+  /** The on-disk name we write for a canonical name (the family's published naming). */
+  diskName(canonical: string): string;
+  expectedTensors(config: C): ExpectedTensor[];
+  loadProcessor(dir: string, config: C, tokenizer: TextTokenizer): Promise<Processor>;
+  uploadVision(up: WeightUploader, config: C): Promise<VisionWeights>;
+  /** Image features [number of image tokens, text hidden] on the device, in image-token order. */
+  imageFeatures(rec: Recorder, weights: VisionWeights, config: C, pixels: PixelBatch): Promise<Tensor>;
+  /** The same features in float64 [image tokens, text hidden]. */
+  referenceImageFeatures(model: ReferenceTensors<C>, pixels: { data: Float64Array; shape: PixelBatch['shape']; mask?: Uint8Array }): Float64Array;
+}
