@@ -169,7 +169,10 @@ export async function attention(rec: Recorder, a: AttentionArgs): Promise<Tensor
   checkShape(K, 'vSuf', vSuf, [B, Smax, Hkv, D]);
   checkThat(K, Hkv >= 1 && Hq % Hkv === 0, `query heads ${Hq} (q ${fmtShape(q.shape)}) are not a multiple of kv heads ${Hkv} (kSuf ${fmtShape(kSuf.shape)})`);
   const S = a.S ?? Smax;
-  checkThat(K, Number.isInteger(S) && S >= Tn && S <= Smax, `S = ${S} must be an integer with Tn ${Tn} <= S <= Smax ${Smax} (q ${fmtShape(q.shape)}, kSuf ${fmtShape(kSuf.shape)})`);
+  // Causal: the Tn queries are the last Tn of the S keys. Bidirectional: any S keys (Idefics attends
+  // over the valid patches only, the perceiver's latents over context + latents).
+  const minS = a.causal ? Tn : 1;
+  checkThat(K, Number.isInteger(S) && S >= minS && S <= Smax, `S = ${S} must be an integer with ${a.causal ? `Tn ${Tn}` : '1'} <= S <= Smax ${Smax} (q ${fmtShape(q.shape)}, kSuf ${fmtShape(kSuf.shape)})`);
 
   let P = 0;
   checkThat(K, (a.kPre === undefined) === (a.vPre === undefined), 'give both kPre and vPre, or neither');
