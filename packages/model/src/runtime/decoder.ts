@@ -3,7 +3,7 @@
 import { add, attention, binary, embedding, kvAppend, matmul, rmsnorm, rope, ropeInvFreq, type Recorder, type Tensor } from '@mtv/kernels';
 import type { RopeConfig } from '../config/index.js';
 import type { KvCache } from './kv-cache.js';
-import { linear, temp } from './layers.js';
+import { activation, linear, temp } from './layers.js';
 import type { ModelWeights } from './weights.js';
 
 export interface PassTap {
@@ -79,7 +79,9 @@ export async function decoderPass(rec: Recorder, w: ModelWeights, pass: DecoderP
     const h2 = temp(rec, await rmsnorm(rec, x2, W.postNorm, tc.rmsNormEps));
     const g = await linear(rec, h2, W.gate, W.gateb);
     const u = await linear(rec, h2, W.up, W.upb);
-    const m = temp(rec, await binary(rec, 'silu_mul', g, u));
+    // silu (every published Llama / Qwen2) keeps the fused kernel; other hidden_act values
+    // (gelu_pytorch_tanh, gelu, quick_gelu) run act(gate) * up as the reference does.
+    const m = temp(rec, tc.hiddenAct === 'silu' ? await binary(rec, 'silu_mul', g, u) : await binary(rec, 'mul', await activation(rec, tc.hiddenAct, g), u));
     x = temp(rec, await add(rec, x2, await linear(rec, m, W.down, W.downb)));
   }
   cache.length = S;
