@@ -76,5 +76,19 @@ if (process.platform === 'linux') {
   }
 }
 
+// 3b. Pillow (Debian's python3-pil) for packages/model/test/image-icc.test.ts, which checks decodeImage
+// bit-exactly against Pillow's decode; that test is skipped without it (Linux only, as for Mesa).
+const hasPillow = () => ['python3', '/usr/bin/python3'].some((py) => spawnSync(py, ['-c', 'import PIL'], { stdio: 'ignore' }).status === 0);
+if (process.platform === 'linux' && !hasPillow()) {
+  const cmd = 'apt-get update && apt-get install -y --no-install-recommends python3-pil';
+  if (process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
+    log('missing python3 Pillow; installing python3-pil with apt');
+    run('bash', ['-c', `DEBIAN_FRONTEND=noninteractive ${cmd}`]);
+  } else {
+    log('missing python3 Pillow (the image-decoding tests compare against it and are skipped without it).');
+    log(`run as root:  sudo ${cmd.replace('&& apt-get', '&& sudo apt-get')}`);
+  }
+}
+
 // 4. Build every package (incremental; a no-op when nothing changed).
 run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-b']);

@@ -1,6 +1,16 @@
-// Decoding JPEG / PNG / WebP (and GIF, TIFF) to 8-bit RGB with sharp, the way transformers' load_image +
-// convert_to_rgb prepare an image: EXIF orientation applied, greyscale and palette expanded to RGB,
-// alpha dropped (PIL's convert('RGB') discards alpha rather than compositing it), 16-bit reduced to 8-bit.
+// Decoding JPEG / PNG / WebP (and GIF, TIFF) to 8-bit RGB with sharp, bit-exactly as transformers'
+// load_image does it with Pillow (Image.open + exif_transpose + convert('RGB'); checked against Pillow
+// 9.4 in test/image-icc.test.ts):
+// - no colour management: an embedded ICC profile (Display-P3 from phones, a CMYK press profile) is
+//   ignored, the raw samples are the RGB values;
+// - CMYK JPEG: Pillow reads the samples as Adobe-inverted ('CMYK;I') whether or not the file has an
+//   Adobe APP14 marker, and so does libvips (jpeg2vips inverts every CMYK JPEG); then Pillow's naive
+//   CMYK -> RGB (no profile): v' = (255 - k) - v * (255 - k) / 255, rounded as Pillow's MULDIV255;
+// - greyscale and palette expanded to RGB; alpha dropped (convert('RGB') discards it, no compositing);
+// - 16-bit RGB / RGBA / grey+alpha PNG: the high byte of each sample (Pillow's 'RGB;16B' unpacking);
+// - 16-bit greyscale PNG without an alpha channel (colour type 0, with or without tRNS): Pillow opens it
+//   as mode 'I' (32-bit integers), and convert('RGB') clamps each value to 0..255 (so most of a 16-bit
+//   grey image is white): matched, not "fixed". (16-bit TIFFs keep the high byte; not checked.)
 import { readFile, stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import { ImageError } from './errors.js';
@@ -56,15 +66,22 @@ export function maxImagePixels(explicit?: number, fallback = MAX_IMAGE_PIXELS): 
 
 /** Format and size from the header (no pixel decoded), checked against the accepted formats and `limit`. */
 async function checkHeader(input: Uint8Array | string, source: string, limit: number): Promise<ImageHeader> {
+  return (await readHeader(input, source, limit)).header;
+}
+
+/** checkHeader, with the colour space ('srgb', 'cmyk', 'grey16', ...) sharp reports. */
+async function readHeader(input: Uint8Array | string, source: string, limit: number): Promise<{ header: ImageHeader; space: string }> {
   let format: string | undefined;
   let width = 0;
   let height = 0;
+  let space = '';
   try {
     // Reads the header only: the dimensions are known before any pixel is decoded.
     const meta = await sharp(input, { limitInputPixels: false }).metadata();
     format = meta.format;
     width = meta.width ?? 0;
     height = meta.pageHeight ?? meta.height ?? 0;
+    space = meta.space ?? '';
   } catch (e) {
     throw new ImageError(source, `not a decodable image: ${(e as Error).message}`);
   }
@@ -74,7 +91,7 @@ async function checkHeader(input: Uint8Array | string, source: string, limit: nu
   if (width * height > limit) {
     throw new ImageError(source, `${width} x ${height} = ${width * height} pixels exceeds the limit of ${limit} (refused before decoding, a possible decompression bomb; raise it with --max-image-pixels or ${MAX_IMAGE_PIXELS_ENV})`);
   }
-  return { format, width, height };
+  return { header: { format, width, height }, space };
 }
 
 export interface ImageHeader {
@@ -118,10 +135,27 @@ export async function decodeImage(input: Uint8Array | string, options: DecodeIma
   if (bytes.length === 0) throw new ImageError(source, 'is empty (0 bytes)');
 
   const limit = maxImagePixels(options.maxPixels, options.processorLimit);
-  const { format } = await checkHeader(bytes, source, limit);
+  const { header: { format }, space } = await readHeader(bytes, source, limit);
   try {
-    const { data, info } = await sharp(bytes, { limitInputPixels: limit })
-      .rotate() // apply EXIF orientation, like PIL.ImageOps.exif_transpose in transformers.load_image
+    // ignoreIcc: no profile transform (sharp's default converts an embedded profile to sRGB); rotate():
+    // EXIF orientation, like PIL.ImageOps.exif_transpose in transformers.load_image.
+    const input = (): sharp.Sharp => sharp(bytes, { limitInputPixels: limit, ignoreIcc: true }).rotate();
+    if (space === 'cmyk') {
+      // The CMYK samples themselves (the 'cmyk' pipeline skips sharp's CMYK -> sRGB profile transform).
+      const { data, info } = await input().pipelineColourspace('cmyk').toColourspace('cmyk').removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+      if (info.channels !== 4) throw new Error(`decoder produced ${info.channels} CMYK channels, expected 4`);
+      return { width: info.width, height: info.height, data: cmykToRgb(data), source };
+    }
+    if (format === 'png' && isGrey16Png(bytes)) {
+      // Also with a tRNS transparent grey (which libvips turns into an alpha band): Pillow still opens mode 'I'.
+      const { data, info } = await input().removeAlpha().toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
+      if (info.channels !== 1) throw new Error(`decoder produced ${info.channels} channels, expected 1`);
+      const grey = new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
+      const rgb = new Uint8Array(grey.length * 3);
+      for (let i = 0; i < grey.length; i++) rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = Math.min(grey[i]!, 255); // Pillow's I -> RGB clamp
+      return { width: info.width, height: info.height, data: rgb, source };
+    }
+    const { data, info } = await input()
       .toColourspace('srgb')
       .removeAlpha()
       .raw({ depth: 'uchar' })
@@ -131,4 +165,26 @@ export async function decodeImage(input: Uint8Array | string, options: DecodeIma
   } catch (e) {
     throw new ImageError(source, `cannot decode ${format} data: ${(e as Error).message}`);
   }
+}
+
+/**
+ * Pillow's CMYK -> RGB (Convert.c cmyk2rgb), no colour management: v' = nk - MULDIV255(v, nk) with
+ * nk = 255 - k, where MULDIV255(a, b) = ((t >> 8) + t) >> 8, t = a * b + 128.
+ */
+export function cmykToRgb(cmyk: Uint8Array): Uint8Array {
+  const n = cmyk.length / 4;
+  const rgb = new Uint8Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    const nk = 255 - cmyk[4 * i + 3]!;
+    for (let c = 0; c < 3; c++) {
+      const t = cmyk[4 * i + c]! * nk + 128;
+      rgb[3 * i + c] = nk - (((t >> 8) + t) >> 8);
+    }
+  }
+  return rgb;
+}
+
+/** A PNG whose IHDR says 16-bit greyscale without alpha (bit depth 16, colour type 0). */
+function isGrey16Png(png: Uint8Array): boolean {
+  return png.length >= 26 && String.fromCharCode(...png.subarray(12, 16)) === 'IHDR' && png[24] === 16 && png[25] === 0;
 }
