@@ -100,7 +100,9 @@ export function buildBpeTokenizer(spec: BpeSpec): TokenizerJsonFiles {
     if (t.length === 0) throw new TokenizerError(source, 'a special token is empty');
     add(t, 'special token');
   }
-  const base = spec.style === 'byte-level' ? [...BYTE_LEVEL_SYMBOLS] : [...Array.from({ length: 256 }, (_, b) => byteToken(b)), ...metaspaceAlphabet(spec)];
+  // GPT-2's vocabulary lists the byte-level symbols by code point ('!' first, 'Ġ' at 220).
+  const byCodePoint = (a: string, b: string): number => a.codePointAt(0)! - b.codePointAt(0)!;
+  const base = spec.style === 'byte-level' ? [...BYTE_LEVEL_SYMBOLS].sort(byCodePoint) : [...Array.from({ length: 256 }, (_, b) => byteToken(b)), ...metaspaceAlphabet(spec)];
   for (const t of base) add(t, 'base token');
   // Merged symbols may not collide with special or byte tokens (a BPE merge must name a new token).
   const reserved = new Set(Object.keys(vocab).filter((t) => spec.style === 'metaspace' || spec.specialTokens.includes(t)));

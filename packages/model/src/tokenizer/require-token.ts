@@ -20,8 +20,8 @@ const pieces = (tok: TextTokenizer, ids: readonly number[]): string =>
  * The id of `token`, which the caller will insert as text and expects back as one id each time, also when
  * repeated ('<image><image>', as processors expand image placeholders). Throws a TokenizerError naming
  * tokenizer.json, the token and `purpose` (what needs it, e.g. 'the Idefics3 processor for image
- * placeholders') when the vocabulary lacks it, or when its text encodes otherwise (alone, or as
- * 'a<tok><tok>a'), which is what an ordinary vocabulary entry does where an added token would not.
+ * placeholders') when the vocabulary lacks it, or when its text encodes otherwise alone or in context
+ * ('a<tok><tok>a', ' <tok> '), which is what an ordinary vocabulary entry does and an added token never.
  */
 export function requireTokenId(tok: TextTokenizer, token: string, purpose: string): number {
   const why = purpose.replace(/^needed by\s+/i, '');
@@ -31,19 +31,28 @@ export function requireTokenId(tok: TextTokenizer, token: string, purpose: strin
     const as = once === null ? 'cannot be encoded' : `encodes as ${once.length} tokens [${pieces(tok, once)}]`;
     throw new TokenizerError(tok.source, `tokenizer.json has no token '${token}', needed by ${why}; the text '${token}' ${as}`);
   }
-  // Repeated and between letters: an ordinary vocabulary entry merges with its neighbours, an added token never.
-  // (A vocabulary that cannot encode 'a' is tried on the repetition alone.)
-  let context = `a${token}${token}a`;
-  let inContext = tryEncode(tok, context);
-  if (inContext === null) inContext = tryEncode(tok, (context = token + token)) ?? [];
-  const pairAt = inContext.findIndex((x, i) => x === id && inContext[i + 1] === id);
-  const alone = once !== null && once.length === 1 && once[0] === id;
-  if (!alone || pairAt < 0) {
-    const bad = !alone ? { text: token, ids: once ?? [] } : { text: context, ids: inContext };
+  // In context: an ordinary vocabulary entry merges with its neighbours (letters, a leading space), an added
+  // token never; and repeated, as processors expand placeholders. A context the vocabulary cannot encode
+  // (letters in a WordLevel vocabulary without unk) is skipped.
+  const contexts = [
+    { text: `a${token}${token}a`, times: 2 },
+    { text: ` ${token} `, times: 1 },
+    { text: token + token, times: 2 },
+  ];
+  let bad: { text: string; ids: readonly number[] } | null = once !== null && once.length === 1 && once[0] === id ? null : { text: token, ids: once ?? [] };
+  for (const { text, times } of bad === null ? contexts : []) {
+    const ids = tryEncode(tok, text);
+    if (ids === null) continue;
+    if (!ids.some((x, i) => x === id && (times === 1 || ids[i + 1] === id))) {
+      bad = { text, ids };
+      break;
+    }
+  }
+  if (bad !== null) {
     throw new TokenizerError(
       tok.source,
-      `tokenizer.json token '${token}' (id ${id}), needed by ${why}, does not encode as that one token: the text '${bad.text}' gives ` +
-        `[${pieces(tok, bad.ids)}]; it must be an added token of tokenizer.json`,
+      `tokenizer.json token '${token}' (id ${id}), needed by ${why}, does not encode as that one token: the text ` +
+        `${JSON.stringify(bad.text)} gives [${pieces(tok, bad.ids)}]; it must be an added token of tokenizer.json`,
     );
   }
   return id;
