@@ -1,5 +1,6 @@
 // Tiny LLaVA checkpoints in the two published layouts: llava-1.5 (CLIP + Llama) and
 // llava-interleave (SigLIP + Qwen2). Same field names as the hub configs, tiny sizes.
+import { parseLlavaConfig, type LlavaConfig } from './config.js';
 
 export type TinyFamily = 'clip-llama' | 'siglip-qwen2';
 export const TINY_FAMILIES: readonly TinyFamily[] = ['clip-llama', 'siglip-qwen2'];
@@ -142,18 +143,30 @@ export function tinyConfigJson(family: TinyFamily): Record<string, unknown> {
   };
 }
 
-/** preprocessor_config.json: CLIPImageProcessor (shortest edge + center crop) or SiglipImageProcessor (plain resize). */
-export function tinyPreprocessorJson(family: TinyFamily): Record<string, unknown> {
-  const size = family === 'clip-llama' ? 24 : 32;
+/**
+ * preprocessor_config.json for `config`'s tower (default: the family's preset config):
+ * CLIPImageProcessor (shortest edge + center crop) or SiglipImageProcessor (plain resize), both to the
+ * tower's image_size, so the processor's pixels are what the tower takes.
+ */
+export function tinyPreprocessorJson(family: TinyFamily, config: LlavaConfig = parseLlavaConfig(tinyConfigJson(family), 'tinyConfigJson')): Record<string, unknown> {
+  const size = config.vision.imageSize;
   const common = { do_normalize: true, do_rescale: true, do_resize: true, processor_class: 'LlavaProcessor', resample: 3, rescale_factor: 0.00392156862745098 };
-  return family === 'clip-llama'
+  return config.vision.modelType === 'clip_vision_model'
     ? { ...common, crop_size: { height: size, width: size }, do_center_crop: true, do_convert_rgb: true, image_mean: CLIP_MEAN, image_std: CLIP_STD, image_processor_type: 'CLIPImageProcessor', size: { shortest_edge: size } }
     : { ...common, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5], image_processor_type: 'SiglipImageProcessor', size: { height: size, width: size } };
 }
 
-/** processor_config.json of newer LlavaProcessor versions (VLM_FORMATS.md 1.6). */
-export function tinyProcessorJson(family: TinyFamily): Record<string, unknown> {
-  return family === 'clip-llama'
-    ? { image_token: '<image>', num_additional_image_tokens: 1, patch_size: 8, processor_class: 'LlavaProcessor', vision_feature_select_strategy: 'default' }
-    : { image_token: '<image>', num_additional_image_tokens: 0, patch_size: 8, processor_class: 'LlavaProcessor', vision_feature_select_strategy: 'full' };
+/**
+ * processor_config.json of newer LlavaProcessor versions (VLM_FORMATS.md 1.6) for `config` (default: the
+ * family's preset): patch_size, vision_feature_select_strategy and num_additional_image_tokens (CLIP's
+ * class token) from the tower, so LlavaProcessor's token count equals config.imageSeqLength.
+ */
+export function tinyProcessorJson(family: TinyFamily, config: LlavaConfig = parseLlavaConfig(tinyConfigJson(family), 'tinyConfigJson')): Record<string, unknown> {
+  return {
+    image_token: tinySpecials(family).image,
+    num_additional_image_tokens: config.vision.numPositions - config.vision.numPatches,
+    patch_size: config.vision.patchSize,
+    processor_class: 'LlavaProcessor',
+    vision_feature_select_strategy: config.visionFeatureSelectStrategy,
+  };
 }

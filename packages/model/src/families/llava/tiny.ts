@@ -115,7 +115,8 @@ export async function writeTinyCheckpoint(dir: string, opts: TinyOptions): Promi
   });
   await write('tokenizer.json', jsonText(tok.tokenizerJson));
   await write('tokenizer_config.json', jsonText(tok.tokenizerConfig));
-  await write('preprocessor_config.json', jsonText(tinyPreprocessorJson(family)));
-  await write('processor_config.json', jsonText(tinyProcessorJson(family)));
+  // Both from the final config (overrides applied), so their image size and token count match the tower's.
+  await write('preprocessor_config.json', jsonText(tinyPreprocessorJson(family, config)));
+  await write('processor_config.json', jsonText(tinyProcessorJson(family, config)));
   return { dir, config, files: files.sort() };
 }
