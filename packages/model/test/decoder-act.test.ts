@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Gpu, compareClose, rng } from '@mtv/kernels';
 import {
   loadModel, loadReferenceModel, openCheckpoint, referenceForward, writeTinyCheckpoint,
-  type Activation, type PreparedPrompt, type ReferenceModel,
+  type Activation, type PreparedPrompt, type ReferenceModel, type RgbImage,
 } from '../src/index.js';
 import { join } from 'node:path';
 import { useTempDir } from './temp-dir.js';

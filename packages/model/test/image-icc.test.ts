@@ -106,7 +106,8 @@ const CASES: Record<string, { make: () => Promise<Buffer>; icc?: boolean; adobe?
   'rgba.png': { make: () => raw(pat(4), 4).png().toBuffer(), mode: 'RGBA' },
   'palette.png': { make: () => raw(pat(3, 5), 3).png({ palette: true, colours: 16 }).toBuffer(), mode: 'P' },
   'palette-alpha.png': { make: () => raw(pat(4, 5), 4).png({ palette: true, colours: 16 }).toBuffer(), mode: 'P' },
-  'palette-2bit.png': { make: () => raw(pat(3, 1).map((v) => (v % 4) * 85), 3).png({ palette: true, colours: 4, bitdepth: 2 }).toBuffer(), mode: 'P' },
+  // 4 colours: sharp writes a 2-bit palette (Pillow rawmode P;2)
+  'palette-2bit.png': { make: () => raw(pat(3, 1).map((v) => (v % 4) * 85), 3).png({ palette: true, colours: 4 }).toBuffer(), mode: 'P' },
   'rgb16.png': { make: () => raw(pat16(3), 3).toColourspace('rgb16').png().toBuffer(), mode: 'RGB' },
   'rgba16.png': { make: () => raw(pat16(4), 4).toColourspace('rgb16').png().toBuffer(), mode: 'RGBA' },
   'grey16.png': { make: () => raw(pat16(1), 1).toColourspace('grey16').png().toBuffer(), mode: 'I' },
