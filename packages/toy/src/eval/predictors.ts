@@ -54,6 +54,7 @@ export function archOfConfig(c: LlavaConfig): DemoArch {
 export async function sessionFromCheckpoint(dir: string, gpu?: Gpu): Promise<TrainSession> {
   const ckpt = await openCheckpoint(dir);
   try {
+    if (ckpt.config.family !== 'llava') throw new Error(`sessionFromCheckpoint: ${dir} is a ${ckpt.config.family} checkpoint; the trainer runs LLaVA-shaped demo models only`);
     const session = await TrainSession.create({ arch: archOfConfig(ckpt.config), ...(gpu ? { gpu } : {}) });
     const { specs, total } = paramSpecs(session.config);
     const flat = new Float32Array(total);

@@ -72,7 +72,14 @@ function selectFrames(p: PixelBatch, keep: readonly number[]): { data: Float32Ar
   return { data, mask };
 }
 
-export async function ideficsTower(rec: Recorder, w: IdeficsTowerWeights, vc: VisionConfig, pixels: PixelBatch, rule: 'any' | 'all'): Promise<TowerOutput> {
+/** A frame's position ids [gridH * gridW] from its patch mask (each family's own bucketing; see the references). */
+export type PositionIds = (patchMask: Uint8Array, gridH: number, gridW: number, patchesPerSide: number) => Int32Array;
+
+/**
+ * `rule`: a patch is valid when any (Idefics3) or all (Idefics2) of its pixels are real. `positionIds`
+ * defaults to Idefics3's bucketing.
+ */
+export async function ideficsTower(rec: Recorder, w: IdeficsTowerWeights, vc: VisionConfig, pixels: PixelBatch, rule: 'any' | 'all', positionIds: PositionIds = bucketedPositionIds): Promise<TowerOutput> {
   const gpu = rec.gpu;
   const [, C, Hp, Wp] = pixels.shape;
   if (C !== vc.numChannels) throw new Error(`vision: pixel values have ${C} channels; the tower takes ${vc.numChannels}`);
@@ -93,7 +100,7 @@ export async function ideficsTower(rec: Recorder, w: IdeficsTowerWeights, vc: Vi
   const valid: Int32Array[] = [];
   for (let i = 0; i < n; i++) {
     const m = patchMask.subarray(i * G, (i + 1) * G);
-    ids.set(bucketedPositionIds(m, gridH, gridW, side), i * G);
+    ids.set(positionIds(m, gridH, gridW, side), i * G);
     const v: number[] = [];
     m.forEach((ok, j) => ok && v.push(j));
     valid.push(Int32Array.from(v));

@@ -1,0 +1,160 @@
+// The Idefics families end to end through loadModel: the processor's pixels and ids, then the GPU
+// forward (tower with padded-patch masking, pixel shuffle or perceiver, shared decoder) against the
+// float64 reference over the same prepared prompt; tap, patch, prefixBatch against the naive
+// recompute, and greedy generation against the reference's argmax chain. Images are chosen to need
+// tiling (Idefics3) and padding (Idefics2 frames of different sizes).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Gpu, compareClose, rng } from '@mtv/kernels';
+import {
+  loadModel, loadReferenceModel, openCheckpoint, referenceForward, writeTinyIdefics2, writeTinyIdefics3,
+  type PreparedPrompt, type ReferenceModel, type RgbImage, type VisionLanguageModel,
+} from '../src/index.js';
+
+interface Case {
+  name: string;
+  write: (dir: string) => Promise<unknown>;
+  text: string;
+  /** [width, height] of each image */
+  sizes: Array<[number, number]>;
+  /** what the processor must have done with them */
+  check: (p: PreparedPrompt) => void;
+}
+
+const CASES: Case[] = [
+  {
+    name: 'idefics3 (SmolVLM-shaped), image splitting on',
+    write: (dir) => writeTinyIdefics3(dir, { seed: 3, doImageSplitting: true }),
+    text: 'User:<image>What is in this picture?<end_of_utterance>\nAssistant:',
+    sizes: [[70, 41]],
+    // a landscape image tiles into several crops plus the global view
+    check: (p) => expect(p.pixels!.shape[0]).toBeGreaterThan(2),
+  },
+  {
+    name: 'idefics3, splitting off, two images',
+    write: (dir) => writeTinyIdefics3(dir, { seed: 4, doImageSplitting: false }),
+    text: 'User:<image>and<image>Which is brighter?<end_of_utterance>\nAssistant:',
+    sizes: [[23, 57], [40, 40]],
+    check: (p) => expect(p.pixels!.shape[0]).toBe(2),
+  },
+  {
+    name: 'idefics2 (Mistral decoder, perceiver), frames of different sizes padded',
+    write: (dir) => writeTinyIdefics2(dir, { seed: 5, doImageSplitting: false }),
+    text: 'User:<image><image>Compare them.<end_of_utterance>\nAssistant:',
+    sizes: [[33, 17], [20, 31]],
+    // padding: some pixels of the batch are masked out
+    check: (p) => expect(p.pixels!.mask!.some((v) => v === 0)).toBe(true),
+  },
+  {
+    name: 'idefics2, splitting on',
+    write: (dir) => writeTinyIdefics2(dir, { seed: 6, doImageSplitting: true }),
+    text: 'User:<image>Describe it.<end_of_utterance>\nAssistant:',
+    sizes: [[37, 29]],
+    check: (p) => expect(p.pixels!.shape[0]).toBe(5),
+  },
+];
+
+function randomImage(seed: number, width: number, height: number): RgbImage {
+  const r = rng(seed);
+  return { width, height, data: Uint8Array.from({ length: width * height * 3 }, () => Math.floor(256 * r())), source: `random image ${seed}` };
+}
+
+function expectClose(got: ArrayLike<number>, ref: ArrayLike<number>, atol: number, rtol: number): void {
+  const r = compareClose(got, ref, atol, rtol);
+  expect(r.ok, r.message).toBe(true);
+}
+
+const argmax = (a: ArrayLike<number>): number => {
+  let best = 0;
+  for (let i = 1; i < a.length; i++) if (a[i]! > a[best]!) best = i;
+  return best;
+};
+
+let root: string;
+let gpu: Gpu;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'mtv-idefics-runtime-'));
+  gpu = await Gpu.create();
+});
+
+afterAll(async () => {
+  gpu?.destroy();
+  await rm(root, { recursive: true, force: true });
+});
+
+describe.each(CASES)('$name: GPU vs the float64 reference', (c) => {
+  let m: VisionLanguageModel;
+  let ref: ReferenceModel;
+  let p: PreparedPrompt;
+
+  const reference = (ids: ArrayLike<number>, opts: { tap?: boolean; patch?: { values: Float64Array; mask: Uint8Array } } = {}): { logits: Float64Array; tap?: Float64Array } => {
+    const px = p.pixels!;
+    const pixels = { data: Float64Array.from(px.data), shape: px.shape, ...(px.mask ? { mask: px.mask } : {}) };
+    const out = referenceForward(ref, { inputIds: Array.from(ids), pixels }, { lastOnly: true, ...opts });
+    return { logits: out.logits, ...(out.tap ? { tap: out.tap } : {}) };
+  };
+
+  beforeAll(async () => {
+    const dir = join(root, c.name.replace(/\W+/g, '-'));
+    await c.write(dir);
+    m = await loadModel(dir, { gpu, weightDtype: 'f32' });
+    const ckpt = await openCheckpoint(dir);
+    ref = await loadReferenceModel(ckpt);
+    await ckpt.close();
+    p = await m.prepare({ text: c.text, images: c.sizes.map(([w, h], i) => randomImage(10 + i, w, h)) });
+  });
+
+  afterAll(async () => {
+    await m?.close();
+  });
+
+  it('the processor expands every image and gives one feature row per image token', () => {
+    c.check(p);
+    const imageTokens = Array.from(p.ids).filter((id) => id === m.config.imageTokenIndex).length;
+    expect(p.imagePositions.flat().length).toBe(imageTokens);
+    expect(p.imagePositions.length).toBe(c.sizes.length);
+  });
+
+  it('logits, tap and patch at the last token', async () => {
+    const got = await m.forward(p, { tap: true });
+    const r = reference(p.ids, { tap: true });
+    expectClose(got.logits, r.logits, 1e-3, 1e-3);
+    expectClose(got.tap!, r.tap!, 1e-4, 1e-3);
+    const [L, H, D] = m.headShape;
+    const rv = rng(9);
+    const values = Float32Array.from({ length: L * H * D }, () => 2 * rv() - 1);
+    const mask = Uint8Array.from({ length: L * H }, (_, i) => (i % 3 === 0 ? 1 : 0));
+    const patched = await m.forward(p, { patch: { values, mask } });
+    expectClose(patched.logits, reference(p.ids, { patch: { values: Float64Array.from(values), mask } }).logits, 1e-3, 1e-3);
+    expect(compareClose(patched.logits, got.logits, 1e-3, 0).ok).toBe(false);
+  });
+
+  it('prefixBatch equals the naive recompute', async () => {
+    const [L, H] = m.headShape;
+    const tap = (await m.forward(p, { tap: true })).tap!;
+    const values = Float32Array.from(tap, (v, i) => v + Math.sin(i));
+    const r = rng(17);
+    const masks = Array.from({ length: 3 }, (_, b) => Uint8Array.from({ length: L * H }, () => (b === 0 ? 0 : r() < 0.4 ? 1 : 0)));
+    const batched = await m.prefixBatch(p, values, masks);
+    const V = m.config.text.vocabSize;
+    for (let b = 0; b < masks.length; b++) {
+      const naive = await m.forward(p, { patch: { values, mask: masks[b]! } });
+      expectClose(batched.subarray(b * V, (b + 1) * V), naive.logits, 1e-4, 1e-4);
+    }
+  });
+
+  it('greedy generation follows the reference argmax chain', async () => {
+    const out = await m.generate(p, { maxNewTokens: 3, stopTokens: [] });
+    const ids = Array.from(p.ids);
+    const want: number[] = [];
+    for (let k = 0; k < 3; k++) {
+      const next = argmax(reference(ids).logits.subarray(0, m.tokenizer.vocabSize));
+      want.push(next);
+      ids.push(next);
+    }
+    expect(out.ids).toEqual(want);
+  });
+});
