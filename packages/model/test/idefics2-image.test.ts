@@ -62,6 +62,24 @@ describe('Idefics2 resize and split rules', () => {
     expect(idefics2ResizeOutputSize(981, 981, EDGES(378, 980))).toEqual({ width: 980, height: 980 }); // w >= h branch
   });
 
+  it('turns a 640x480 photo into four 378x378 crops and the 640x480 original, padded to 480x640 (VLM_FAMILIES.md 2.6)', () => {
+    const cfg = parseIdefics2ImageProcessorConfig({ do_image_splitting: true });
+    const { pixels, framesPerImage } = preprocessIdefics2([noiseImage(640, 480, 9)], cfg);
+    expect(framesPerImage).toEqual([5]);
+    expect(pixels.shape).toEqual([5, 3, 480, 640]);
+    const rowsCols = (f: number): [number, number] => {
+      const m = pixels.mask!.subarray(f * 480 * 640, (f + 1) * 480 * 640);
+      let rows = 0;
+      let cols = 0;
+      for (let y = 0; y < 480; y++) rows += m[y * 640]!;
+      for (let x = 0; x < 640; x++) cols += m[x]!;
+      return [rows, cols];
+    };
+    expect([0, 1, 2, 3, 4].map(rowsCols)).toEqual([[378, 378], [378, 378], [378, 378], [378, 378], [480, 640]]);
+    // Padding is zeros in every channel.
+    expect(pixels.data[(0 * 3 + 2) * 480 * 640 + 400 * 640 + 500]).toBe(0);
+  });
+
   it('splits at w//2, h//2 into TL, TR, BL, BR, then the original', () => {
     const img = noiseImage(5, 3, 1);
     const parts = splitIdefics2Image(img);

@@ -158,7 +158,8 @@ export async function writeTinyIdefics2(dir: string, opts: TinyIdefics2Options =
     do_pad: true,
     do_image_splitting: doImageSplitting,
   }));
-  await write('processor_config.json', jsonText({ image_seq_len: config.imageSeqLen, processor_class: 'Idefics2Processor' }));
+  // idefics2-8b keeps its chat template in processor_config.json (and the tokenizer's in tokenizer_config.json).
+  await write('processor_config.json', jsonText({ chat_template: IDEFICS2_CHAT_TEMPLATE, image_seq_len: config.imageSeqLen, processor_class: 'Idefics2Processor' }));
   await write('generation_config.json', jsonText({
     bos_token_id: id('<s>'),
     eos_token_id: [id('</s>'), id(IDEFICS2_END_OF_UTTERANCE)],
