@@ -1,17 +1,20 @@
 #!/usr/bin/env node
-// Model benchmark: prefill and decode tokens/s of the GPU runtime on the tiny checkpoints and on a
-// ~110M-parameter random checkpoint in llava-interleave-qwen-0.5b proportions.
+// Model benchmark: prefill and decode tokens/s of the GPU runtime on the tiny checkpoints, on a
+// ~110M-parameter random checkpoint in llava-interleave-qwen-0.5b proportions, and on a random
+// checkpoint with SmolVLM-256M-Instruct's exact dimensions (Idefics3).
 //   npm run bench -w @mtv/model
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Gpu, benchSession, exitOnBrokenPipe, fmtStats, repeat, rng, type Stats } from '@mtv/kernels';
-import { loadModel, writeTinyCheckpoint, type RgbImage, type TinyFamily, type TinyOptions } from '../index.js';
+import { loadModel, writeTinyCheckpoint, writeTinyIdefics3, type RgbImage, type TinyFamily, type TinyOptions } from '../index.js';
 
 interface Case {
   name: string;
-  family: TinyFamily;
-  overrides?: TinyOptions['configOverrides'];
+  /** Writes the checkpoint into dir. */
+  write: (dir: string) => Promise<unknown>;
+  /** Minutes on llvmpipe: left out of --quick. */
+  large?: boolean;
   imageSize: number;
   prompt: string;
   decodeTokens: number;
@@ -26,10 +29,39 @@ const QWEN_05B_PROPORTIONS: TinyOptions['configOverrides'] = {
   vision: { hidden_size: 384, intermediate_size: 1536, num_hidden_layers: 4, num_attention_heads: 6, image_size: 384, patch_size: 14 },
 };
 
+// SmolVLM-256M-Instruct's published config.json: SigLIP-B/16 at 512 px (768 hidden, 12 layers, 12
+// heads, inter 3072), scale_factor 4 (64 tokens per tile), SmolLM2-135M (576 hidden, 30 layers, 9
+// heads / 3 kv heads of 64, inter 1536, vocab 49280, rope_theta 100000, 8192 positions), untied head.
+// Splitting off: one 512 x 512 frame per image (with splitting, a 512 px image becomes 4 x 4 tiles +
+// the global view, 17 frames, which is minutes per prompt on llvmpipe).
+const SMOLVLM_256M: Parameters<typeof writeTinyIdefics3>[1] = {
+  seed: 1, dtype: 'F16', doImageSplitting: false,
+  configOverrides: {
+    top: { scale_factor: 4, tie_word_embeddings: false },
+    vision: { hidden_size: 768, intermediate_size: 3072, num_hidden_layers: 12, num_attention_heads: 12, image_size: 512, patch_size: 16 },
+    text: { hidden_size: 576, intermediate_size: 1536, num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3, head_dim: 64, vocab_size: 49280, rope_theta: 100000, max_position_embeddings: 8192 },
+    preprocessor: { size: { longest_edge: 2048 }, max_image_size: { longest_edge: 512 } },
+  },
+};
+
+const llava = (family: TinyFamily, overrides?: TinyOptions['configOverrides'], imageSize?: number) => async (dir: string): Promise<void> => {
+  await writeTinyCheckpoint(dir, { family, seed: 1, dtype: 'F16', ...(overrides ? { configOverrides: overrides } : {}) });
+  if (overrides && imageSize) {
+    // the preprocessor must produce the tower's resolution
+    await writeFile(join(dir, 'preprocessor_config.json'), JSON.stringify({
+      image_processor_type: 'SiglipImageProcessor', do_resize: true, size: { height: imageSize, width: imageSize }, resample: 3,
+      do_rescale: true, rescale_factor: 1 / 255, do_normalize: true, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5],
+    }));
+  }
+};
+
+const CHATML = '<|im_start|>user <image> What is this? <|im_end|> <|im_start|>assistant';
 const CASES: Case[] = [
-  { name: 'tiny clip-llama', family: 'clip-llama', imageSize: 24, prompt: 'USER: <image> What color is the shape? ASSISTANT:', decodeTokens: 32 },
-  { name: 'tiny siglip-qwen2', family: 'siglip-qwen2', imageSize: 32, prompt: '<|im_start|>user <image> What is this? <|im_end|> <|im_start|>assistant', decodeTokens: 32 },
-  { name: '~110M qwen-0.5b proportions', family: 'siglip-qwen2', overrides: QWEN_05B_PROPORTIONS, imageSize: 384, prompt: '<|im_start|>user <image> What is this? <|im_end|> <|im_start|>assistant', decodeTokens: 16 },
+  { name: 'tiny clip-llama', write: llava('clip-llama'), imageSize: 24, prompt: 'USER: <image> What color is the shape? ASSISTANT:', decodeTokens: 32 },
+  { name: 'tiny siglip-qwen2', write: llava('siglip-qwen2'), imageSize: 32, prompt: CHATML, decodeTokens: 32 },
+  { name: 'tiny smolvlm (idefics3)', write: (dir) => writeTinyIdefics3(dir, { seed: 1, dtype: 'F16' }), imageSize: 40, prompt: 'User:<image>What is this?<end_of_utterance>\nAssistant:', decodeTokens: 32 },
+  { name: '~110M qwen-0.5b proportions', write: llava('siglip-qwen2', QWEN_05B_PROPORTIONS, 384), large: true, imageSize: 384, prompt: CHATML, decodeTokens: 16 },
+  { name: 'SmolVLM-256M dimensions', write: (dir) => writeTinyIdefics3(dir, SMOLVLM_256M), large: true, imageSize: 512, prompt: 'User:<image>What is this?<end_of_utterance>\nAssistant:', decodeTokens: 16 },
 ];
 
 function image(size: number): RgbImage {
@@ -47,17 +79,10 @@ async function main(): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'mtv-model-bench-'));
   const rows: string[][] = [['model', 'params', 'weights on device', 'prompt tokens', 'prefill ms [min–max]', 'prefill tok/s', 'decode tok/s']];
   try {
-    // --quick: the tiny checkpoints only (the ~110M one takes minutes), 3 repeats.
-    for (const c of session.quick ? CASES.filter((x) => !x.overrides) : CASES) {
+    // --quick: the tiny checkpoints only (the large ones take minutes), 3 repeats.
+    for (const c of session.quick ? CASES.filter((x) => !x.large) : CASES) {
       const dir = join(root, c.name.replace(/\W+/g, '-'));
-      await writeTinyCheckpoint(dir, { family: c.family, seed: 1, dtype: 'F16', ...(c.overrides ? { configOverrides: c.overrides } : {}) });
-      if (c.overrides) {
-        // the preprocessor must produce the tower's resolution
-        await writeFile(join(dir, 'preprocessor_config.json'), JSON.stringify({
-          image_processor_type: 'SiglipImageProcessor', do_resize: true, size: { height: c.imageSize, width: c.imageSize }, resample: 3,
-          do_rescale: true, rescale_factor: 1 / 255, do_normalize: true, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5],
-        }));
-      }
+      await c.write(dir);
       const m = await loadModel(dir, { gpu, weightDtype: 'f16' });
       const params = m.checkpoint.list().reduce((s, n) => s + m.checkpoint.shape(n).reduce((a, b) => a * b, 1), 0);
       const p = await m.prepare({ text: c.prompt, images: [image(c.imageSize)] });

@@ -1,12 +1,16 @@
 #!/usr/bin/env node
-// node packages/model/dist/tiny/cli.js --out DIR --family clip-llama|siglip-qwen2
-//   [--naming legacy|new] [--shards N] [--dtype F32|F16|BF16] [--seed S]
+// node packages/model/dist/tiny/cli.js --out DIR --family clip-llama|siglip-qwen2|smolvlm|idefics2
+//   [--naming legacy|new] [--shards N] [--dtype F32|F16|BF16] [--seed S] [--no-image-splitting]
+// clip-llama and siglip-qwen2 are LLaVA checkpoints; smolvlm is Idefics3 (SmolVLM-shaped), idefics2 Idefics2.
 import { isMainModule } from '../files/main-module.js';
 import { parseArgs } from 'node:util';
+import { writeTinyIdefics2 } from '../families/idefics2/tiny.js';
+import { writeTinyIdefics3 } from '../families/idefics3/tiny.js';
 import { writeTinyCheckpoint, type TinyDType, type TinyNaming } from '../families/llava/tiny.js';
 import { TINY_FAMILIES, type TinyFamily } from '../families/llava/tiny-presets.js';
 
-export const TINY_USAGE = 'usage: tiny --out DIR --family clip-llama|siglip-qwen2 [--naming legacy|new] [--shards N] [--dtype F32|F16|BF16] [--seed S]';
+const IDEFICS_FAMILIES = ['smolvlm', 'idefics2'] as const;
+export const TINY_USAGE = 'usage: tiny --out DIR --family clip-llama|siglip-qwen2|smolvlm|idefics2 [--naming legacy|new] [--shards N] [--dtype F32|F16|BF16] [--seed S] [--no-image-splitting]\n  (--naming and --shards apply to the LLaVA families; --no-image-splitting to smolvlm and idefics2)';
 
 function pick<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(value)) throw new Error(`--${flag}: ${JSON.stringify(value)} is not one of ${allowed.join(', ')}\n${TINY_USAGE}`);
@@ -30,16 +34,26 @@ export async function runTinyCli(argv: string[]): Promise<string[]> {
       shards: { type: 'string', default: '1' },
       dtype: { type: 'string', default: 'F32' },
       seed: { type: 'string', default: '0' },
+      'no-image-splitting': { type: 'boolean', default: false },
     },
     strict: true,
   });
   if (!values.out || !values.family) throw new Error(`--out and --family are required\n${TINY_USAGE}`);
+  const family = pick('family', values.family, [...TINY_FAMILIES, ...IDEFICS_FAMILIES]);
+  const seed = int('seed', values.seed!, 0);
+  if (family === 'smolvlm' || family === 'idefics2') {
+    const doImageSplitting = !values['no-image-splitting'];
+    const dtype = pick<TinyDType>('dtype', values.dtype!, ['F32', 'F16', 'BF16']);
+    if (family === 'idefics2' && dtype !== 'F32') throw new Error(`--dtype: the idefics2 generator writes F32 only\n${TINY_USAGE}`);
+    const written = family === 'smolvlm' ? await writeTinyIdefics3(values.out, { seed, doImageSplitting, dtype }) : await writeTinyIdefics2(values.out, { seed, doImageSplitting });
+    return written.files;
+  }
   const result = await writeTinyCheckpoint(values.out, {
-    family: pick<TinyFamily>('family', values.family, TINY_FAMILIES),
+    family: family as TinyFamily,
     naming: pick<TinyNaming>('naming', values.naming!, ['legacy', 'new']),
     shards: int('shards', values.shards!, 1),
     dtype: pick<TinyDType>('dtype', values.dtype!, ['F32', 'F16', 'BF16']),
-    seed: int('seed', values.seed!, 0),
+    seed,
   });
   return result.files;
 }
