@@ -140,7 +140,7 @@ export class Idefics3Processor implements Processor {
  * The Idefics3 processor of a model directory: preprocessor_config.json, processor_config.json's
  * image_seq_len (which must equal the config's (image_size // patch)^2 / scale^2), and the tokenizer.
  */
-export async function loadIdefics3Processor(dir: string, config: Idefics3Config, tokenizer: TextTokenizer): Promise<Processor> {
+export async function loadIdefics3Processor(dir: string, config: Idefics3Config, tokenizer: TextTokenizer): Promise<Idefics3Processor> {
   const imageProcessor = await loadIdefics3ImageProcessorConfig(dir);
   const { imageSeqLen, declared, file } = await loadIdefics3ImageSeqLen(dir);
   if (imageSeqLen !== config.imageSeqLen) {
