@@ -59,6 +59,25 @@ describe('family registry', () => {
   });
 });
 
+describe('chat template', () => {
+  it('falls back to processor_config.json (where idefics2-8b ships it)', async () => {
+    const dir = join(root, 'template');
+    await writeTinyIdefics2(dir, { seed: 1 });
+    const tc = JSON.parse(await readFile(join(dir, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+    delete tc['chat_template'];
+    await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify(tc));
+    const pc = JSON.parse(await readFile(join(dir, 'processor_config.json'), 'utf8')) as Record<string, unknown>;
+    expect(typeof pc['chat_template']).toBe('string');
+    const { loadTokenizer } = await import('../src/index.js');
+    const tok = await loadTokenizer(dir);
+    expect(tok.chatTemplate).not.toBeNull();
+    expect(tok.chatTemplate!.source.origin).toBe(`processor_config.json in ${dir}`);
+    delete pc['chat_template'];
+    await writeFile(join(dir, 'processor_config.json'), JSON.stringify(pc));
+    expect((await loadTokenizer(dir)).chatTemplate).toBeNull();
+  });
+});
+
 describe('Mistral sliding window', () => {
   it('is read from text_config and a longer sequence is refused by name', async () => {
     const dir = join(root, 'window');

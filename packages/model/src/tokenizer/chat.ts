@@ -21,7 +21,8 @@ export interface ChatTemplateSource {
  * The chat template of a model directory, or null if it has none. Precedence (most specific first):
  * `chat_template.jinja`, then `chat_template.json` ({"chat_template": "..."}, what llava-hf repos ship for
  * their processors), then `tokenizer_config.json`'s `chat_template` (a string, or a list of
- * {name, template} from which "default" is taken).
+ * {name, template} from which "default" is taken), then `processor_config.json`'s `chat_template`
+ * (where older processors saved it, e.g. idefics2-8b).
  */
 export async function findChatTemplate(dir: string, tokenizerConfig: JsonObject): Promise<ChatTemplateSource | null> {
   const jinja = await readOptionalText(dir, 'chat_template.jinja');
@@ -34,7 +35,10 @@ export async function findChatTemplate(dir: string, tokenizerConfig: JsonObject)
     }
     return { template: obj.chat_template, origin: `chat_template.json in ${dir}` };
   }
-  return templateFromConfig(tokenizerConfig, `tokenizer_config.json in ${dir}`);
+  const fromTokenizer = templateFromConfig(tokenizerConfig, `tokenizer_config.json in ${dir}`);
+  if (fromTokenizer) return fromTokenizer;
+  const processor = await readOptionalText(dir, 'processor_config.json');
+  return processor === null ? null : templateFromConfig(parseJsonObject(processor, dir, 'processor_config.json'), `processor_config.json in ${dir}`);
 }
 
 /** The `chat_template` entry of a tokenizer_config object, or null when absent. */
