@@ -23,8 +23,8 @@ import { useTempDir } from './temp-dir.js';
 let tmp = '';
 useTempDir('idefics3-image-', (d) => (tmp = d));
 
-const PY = findPython('PIL, numpy');
-if (!PY) console.warn('idefics3-image.test.ts: Pillow oracle SKIPPED: no python3 with Pillow and numpy (apt-get install python3-pil python3-numpy)');
+const PY = findPython('PIL');
+if (!PY) console.warn('idefics3-image.test.ts: Pillow oracle SKIPPED: no python3 with Pillow (apt-get install python3-pil)');
 
 /** A seeded image with smooth gradients plus noise (so every resize has work to do). */
 function testImage(width: number, height: number, seed: number): RgbImage {
@@ -43,9 +43,13 @@ function testImage(width: number, height: number, seed: number): RgbImage {
 
 // Idefics3ImageProcessorPil in Pillow + numpy, written from the transformers source (not imported).
 const ORACLE = `
-import json, math, sys
-import numpy as np
+import json, math, struct, sys
+from array import array
 from PIL import Image
+try:
+    import numpy as np
+except ImportError:
+    np = None
 spec = json.load(open(sys.argv[1]))
 cfg = spec['cfg']
 MAX_IMAGE_SIZE = 4096
@@ -110,27 +114,48 @@ for im in spec['images']:
         rows = cols = 0
         frames.append(img.resize((M, M), resample=resample))
     grids.append([rows, cols])
-mean = np.array(cfg.get('image_mean', [0.5] * 3), dtype=np.float32)[:, None, None]
-std = np.array(cfg.get('image_std', [0.5] * 3), dtype=np.float32)[:, None, None]
-arrays = []
-for f in frames:
-    x = np.array(f).transpose(2, 0, 1)
-    if cfg.get('do_rescale', True):
-        x = (x.astype(np.float64) * cfg.get('rescale_factor', 1 / 255)).astype(np.float32)
-    if cfg.get('do_normalize', True):
-        x = x.astype(np.float32)
-        x = (x - mean) / std
-    arrays.append(x.astype(np.float32))
-H = max(a.shape[1] for a in arrays)
-W = max(a.shape[2] for a in arrays)
-out = np.zeros((len(arrays), 3, H, W), dtype=np.float32)
-mask = np.zeros((len(arrays), H, W), dtype=np.uint8)
-for i, a in enumerate(arrays):
-    out[i, :, :a.shape[1], :a.shape[2]] = a
-    mask[i, :a.shape[1], :a.shape[2]] = 1
-open(spec['out'], 'wb').write(out.tobytes())
-open(spec['out'] + '.mask', 'wb').write(mask.tobytes())
-print(json.dumps({'shape': list(out.shape), 'grids': grids, 'sizes': [[f.width, f.height] for f in frames]}))
+mean = cfg.get('image_mean', [0.5] * 3)
+std = cfg.get('image_std', [0.5] * 3)
+factor = cfg.get('rescale_factor', 1 / 255)
+H = max(f.height for f in frames)
+W = max(f.width for f in frames)
+if np is not None:
+    # numpy, as transformers' rescale (float64 product, cast to float32) and normalize (float32).
+    m32 = np.array(mean, dtype=np.float32)[:, None, None]
+    s32 = np.array(std, dtype=np.float32)[:, None, None]
+    out = np.zeros((len(frames), 3, H, W), dtype=np.float32)
+    mask = np.zeros((len(frames), H, W), dtype=np.uint8)
+    for i, f in enumerate(frames):
+        x = np.array(f).transpose(2, 0, 1)
+        if cfg.get('do_rescale', True):
+            x = (x.astype(np.float64) * factor).astype(np.float32)
+        if cfg.get('do_normalize', True):
+            x = (x.astype(np.float32) - m32) / s32
+        out[i, :, :f.height, :f.width] = x.astype(np.float32)
+        mask[i, :f.height, :f.width] = 1
+    out_bytes, mask_bytes = out.tobytes(), mask.tobytes()
+else:
+    # Without numpy: float32 by rounding each double result (exact for one +, -, * or /).
+    f32 = lambda v: struct.unpack('<f', struct.pack('<f', v))[0]
+    out = array('f', bytes(4 * len(frames) * 3 * H * W))
+    mask = bytearray(len(frames) * H * W)
+    for i, f in enumerate(frames):
+        px = f.tobytes()
+        for c in range(3):
+            for y in range(f.height):
+                for x in range(f.width):
+                    v = float(px[(y * f.width + x) * 3 + c])
+                    if cfg.get('do_rescale', True):
+                        v = f32(v * factor)
+                    if cfg.get('do_normalize', True):
+                        v = f32(f32(v - f32(mean[c])) / f32(std[c]))
+                    out[((i * 3 + c) * H + y) * W + x] = v
+        for y in range(f.height):
+            mask[(i * H + y) * W:(i * H + y) * W + f.width] = b'\x01' * f.width
+    out_bytes, mask_bytes = out.tobytes(), bytes(mask)
+open(spec['out'], 'wb').write(out_bytes)
+open(spec['out'] + '.mask', 'wb').write(mask_bytes)
+print(json.dumps({'shape': [len(frames), 3, H, W], 'grids': grids, 'numpy': np is not None}))
 `;
 
 const BASE = {
