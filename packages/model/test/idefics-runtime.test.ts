@@ -158,3 +158,42 @@ describe.each(CASES)('$name: GPU vs the float64 reference', (c) => {
     expect(out.ids).toEqual(want);
   });
 });
+
+describe('chunked prefill (prompts longer than one pass)', () => {
+  it('a prompt in 7-token chunks gives the same logits, tap, patch, prefixBatch and generation as one pass', async () => {
+    const dir = join(root, 'chunked');
+    await writeTinyIdefics3(dir, { seed: 8, doImageSplitting: true });
+    const whole = await loadModel(dir, { gpu, weightDtype: 'f32' });
+    const chunked = await loadModel(dir, { gpu, weightDtype: 'f32', maxPrefillChunk: 7 });
+    try {
+      expect(chunked.prefillChunk).toBe(7);
+      expect(whole.prefillChunk).toBeGreaterThan(1000);
+      const p = await whole.prepare({ text: 'User:<image>What is in this picture? Say it twice.<end_of_utterance>\nAssistant:', images: [randomImage(3, 50, 35)] });
+      expect(p.ids.length).toBeGreaterThan(3 * 7);
+      // image tokens straddle chunk boundaries
+      expect(p.imagePositions[0]!.some((q) => q % 7 === 6)).toBe(true);
+      const a = await whole.forward(p, { tap: true });
+      const b = await chunked.forward(p, { tap: true });
+      expectClose(b.logits, a.logits, 1e-4, 1e-4);
+      expectClose(b.tap!, a.tap!, 1e-5, 1e-4);
+      // and against the float64 reference directly
+      const ckpt = await openCheckpoint(dir);
+      const ref = await loadReferenceModel(ckpt);
+      await ckpt.close();
+      const px = p.pixels!;
+      const r = referenceForward(ref, { inputIds: Array.from(p.ids), pixels: { data: Float64Array.from(px.data), shape: px.shape, ...(px.mask ? { mask: px.mask } : {}) } }, { lastOnly: true, tap: true });
+      expectClose(b.logits, r.logits, 1e-3, 1e-3);
+      expectClose(b.tap!, r.tap!, 1e-4, 1e-3);
+      const [L, H, D] = whole.headShape;
+      const values = Float32Array.from({ length: L * H * D }, (_, i) => Math.cos(i));
+      const masks = [new Uint8Array(L * H).fill(1), new Uint8Array(L * H)];
+      expectClose(await chunked.prefixBatch(p, values, masks), await whole.prefixBatch(p, values, masks), 1e-4, 1e-4);
+      const g1 = await whole.generate(p, { maxNewTokens: 4, stopTokens: [], patch: { values, mask: masks[0]! } });
+      const g2 = await chunked.generate(p, { maxNewTokens: 4, stopTokens: [], patch: { values, mask: masks[0]! } });
+      expect(g2.ids).toEqual(g1.ids);
+    } finally {
+      await whole.close();
+      await chunked.close();
+    }
+  });
+});

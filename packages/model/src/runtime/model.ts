@@ -17,6 +17,11 @@ export interface LoadOptions {
   gpu?: Gpu;
   /** Matmul weights kept as packed f16 (default, half the memory) or converted to f32. */
   weightDtype?: WeightDtype;
+  /**
+   * Most prompt tokens one prefill pass runs (default: as many as fit the device's storage-binding
+   * limit in the widest activation row). Longer prompts run in chunks that append to the KV cache.
+   */
+  maxPrefillChunk?: number;
 }
 
 export type { ImageInput, PixelBatch, PreparedPrompt, PromptInput } from '../families/types.js';
@@ -64,6 +69,7 @@ export class VisionLanguageModel {
     readonly weights: ModelWeights,
     readonly tokenizer: TextTokenizer,
     readonly processor: Processor,
+    private readonly maxPrefillChunk: number | undefined,
   ) {}
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<VisionLanguageModel> {
@@ -73,7 +79,10 @@ export class VisionLanguageModel {
       const tokenizer = await loadTokenizer(dir);
       const processor = await checkpoint.family.loadProcessor(dir, checkpoint.config, tokenizer);
       const weights = await uploadWeights(gpu, checkpoint, opts.weightDtype ?? 'f16');
-      return new VisionLanguageModel(dir, gpu, !opts.gpu, checkpoint, weights, tokenizer, processor);
+      if (opts.maxPrefillChunk !== undefined && (!Number.isInteger(opts.maxPrefillChunk) || opts.maxPrefillChunk < 1)) {
+        throw new Error(`maxPrefillChunk must be a positive integer, got ${opts.maxPrefillChunk}`);
+      }
+      return new VisionLanguageModel(dir, gpu, !opts.gpu, checkpoint, weights, tokenizer, processor, opts.maxPrefillChunk);
     } catch (e) {
       await checkpoint.close();
       if (!opts.gpu) gpu.destroy();
@@ -106,24 +115,97 @@ export class VisionLanguageModel {
     return this.processor.prepare(input);
   }
 
-  /** Input embeddings [T, H]: token embeddings with image features scattered into the image-token rows. */
-  private async embed(rec: Recorder, p: PreparedPrompt): Promise<Tensor> {
+  /**
+   * Prompt tokens per prefill pass: every activation of a pass is [tokens, width] f32 and must fit one
+   * storage binding (12k-token many-shot prompts exceed it on every device), so longer prompts run
+   * in chunks that append to the KV cache; causal attention over the cache makes that exact.
+   */
+  get prefillChunk(): number {
+    const t = this.config.text;
+    const width = Math.max(t.hiddenSize, t.intermediateSize, t.numHeads * t.headDim, 2 * t.numKvHeads * t.headDim);
+    const fit = Math.max(1, Math.floor(this.gpu.maxBinding / (4 * width)));
+    return Math.min(fit, this.maxPrefillChunk ?? fit);
+  }
+
+  /** Image features [image tokens, H] of the prompt (the caller owns them), or null without images. */
+  private async features(rec: Recorder, p: PreparedPrompt): Promise<Tensor | null> {
+    const n = p.imagePositions.reduce((a, pos) => a + pos.length, 0);
+    if (n === 0) return null;
+    if (!p.pixels) throw new Error('prompt has image tokens but no pixel values');
+    const feats = await this.family.imageFeatures(rec, this.weights.vision, this.config, p.pixels);
+    if (feats.shape[0] !== n) {
+      feats.release();
+      throw new Error(`the images give ${feats.shape[0]} feature rows but the prompt has ${n} image tokens`);
+    }
+    return feats;
+  }
+
+  /** Input embeddings of prompt tokens [start, start + n) [n, H]: token rows, with the image features of the image tokens among them. */
+  private async embed(rec: Recorder, p: PreparedPrompt, feats: Tensor | null, start: number, n: number): Promise<Tensor> {
     const c = this.config;
     const V = c.text.vocabSize;
-    const ids = Int32Array.from(p.ids, (id, pos) => {
+    const ids = Int32Array.from(p.ids.subarray(start, start + n), (id, k) => {
       if (id === c.imageTokenIndex) return 0; // its row is overwritten by image features below
-      if (id < 0 || id >= V) throw new Error(`token id ${id} at position ${pos} is outside the vocabulary [0, ${V})`);
+      if (id < 0 || id >= V) throw new Error(`token id ${id} at position ${start + k} is outside the vocabulary [0, ${V})`);
       return id;
     });
     const x = temp(rec, await embedding(rec, this.weights.text.embed, ids));
-    const positions = Int32Array.from(p.imagePositions.flat());
-    if (positions.length > 0) {
-      if (!p.pixels) throw new Error('prompt has image tokens but no pixel values');
-      const feats = temp(rec, await this.family.imageFeatures(rec, this.weights.vision, c, p.pixels));
-      if (feats.shape[0] !== positions.length) throw new Error(`the images give ${feats.shape[0]} feature rows but the prompt has ${positions.length} image tokens`);
-      await scatterRows(rec, x, feats, positions);
+    if (feats) {
+      // image-token positions in order; feature row k belongs to the k-th image token of the prompt
+      const rows: number[] = [];
+      const at: number[] = [];
+      let k = 0;
+      for (const pos of p.imagePositions) for (const q of pos) {
+        if (q >= start && q < start + n) {
+          rows.push(k);
+          at.push(q - start);
+        }
+        k++;
+      }
+      if (rows.length > 0) {
+        const chunk = rows.length === feats.shape[0] ? feats : temp(rec, await embedding(rec, feats, Int32Array.from(rows)));
+        await scatterRows(rec, x, chunk, Int32Array.from(at));
+      }
     }
     return x;
+  }
+
+  /**
+   * Runs prompt tokens [0, T) of `p` through the decoder into `cache`, in chunks of prefillChunk
+   * tokens (each but the last submitted on its own recorder); `last` describes the final chunk's
+   * tap and patch (positions within the prompt) and is recorded on `rec`. Returns its logits.
+   */
+  private async prefill(rec: Recorder, p: PreparedPrompt, T: number, cache: KvCache, last: { tap?: Tensor; patch?: { values: Tensor; mask: Tensor } } = {}): Promise<Tensor> {
+    const C = this.prefillChunk;
+    let feats: Tensor | null = null;
+    try {
+      if (T <= C) {
+        const f = await this.features(rec, p);
+        if (f) temp(rec, f); // released with this recorder's other temporaries
+        const x = await this.embed(rec, p, f, 0, T);
+        return await decoderPass(rec, this.weights, { x, rows: 1, tokens: T, cache, ...passHeads(last, T - 1) });
+      }
+      // The features outlive the chunks' recorders: computed once, released at the end.
+      const fr = this.gpu.recorder('image features');
+      feats = await this.features(fr, p);
+      await fr.submit();
+      for (let start = 0; ; start += C) {
+        const n = Math.min(C, T - start);
+        if (start + n === T) {
+          const f = feats;
+          feats = null;
+          if (f) temp(rec, f);
+          const x = await this.embed(rec, p, f, start, n);
+          return await decoderPass(rec, this.weights, { x, rows: 1, tokens: n, cache, ...passHeads(last, n - 1) });
+        }
+        const r = this.gpu.recorder('prefill chunk');
+        const x = await this.embed(r, p, feats, start, n);
+        temp(r, await decoderPass(r, this.weights, { x, rows: 1, tokens: n, cache }));
+        await r.submit();
+      }
+    } finally {
+      feats?.release();
+    }
   }
 
   /** Patch values [L, Hq, D] on the device (the caller releases it). */
@@ -166,14 +248,11 @@ export class VisionLanguageModel {
     const rec = this.gpu.recorder('forward');
     const cache = KvCache.create(this.gpu, this.config.text, 1, T);
     try {
-      const x = await this.embed(rec, p);
-      const tap: PassTap | undefined = opts.tap ? { buffer: temp(rec, this.gpu.empty([1, 1, L, Hq, D], 'f32', 'tap')), positions: [T - 1] } : undefined;
-      const patch: PassPatch | undefined = opts.patch
-        ? { values: temp(rec, this.headsTensor(opts.patch.values)), mask: temp(rec, this.masksTensor([opts.patch.mask])), positions: [T - 1] }
-        : undefined;
-      const logits = temp(rec, await decoderPass(rec, this.weights, { x, rows: 1, tokens: T, cache, ...(tap ? { tap } : {}), ...(patch ? { patch } : {}) }));
+      const tap = opts.tap ? temp(rec, this.gpu.empty([1, 1, L, Hq, D], 'f32', 'tap')) : undefined;
+      const patch = opts.patch ? { values: temp(rec, this.headsTensor(opts.patch.values)), mask: temp(rec, this.masksTensor([opts.patch.mask])) } : undefined;
+      const logits = temp(rec, await this.prefill(rec, p, T, cache, { ...(tap ? { tap } : {}), ...(patch ? { patch } : {}) }));
       const outL = rec.read(logits);
-      const outT = tap ? rec.read(tap.buffer) : null;
+      const outT = tap ? rec.read(tap) : null;
       await rec.submit();
       return { logits: (await outL) as Float32Array, ...(outT ? { tap: (await outT) as Float32Array } : {}) };
     } finally {
@@ -199,10 +278,8 @@ export class VisionLanguageModel {
     const prefix = KvCache.create(this.gpu, c.text, 1, T - 1);
     const rows = KvCache.create(this.gpu, c.text, B, 1);
     try {
-      const prefixPrompt: PreparedPrompt = { ids: p.ids.subarray(0, T - 1), imagePositions: p.imagePositions, pixels: p.pixels };
-      const x = await this.embed(rec, prefixPrompt);
       // The prefix's logits are not needed; the LM head runs on one row only.
-      temp(rec, await decoderPass(rec, this.weights, { x, rows: 1, tokens: T - 1, cache: prefix }));
+      temp(rec, await this.prefill(rec, p, T - 1, prefix));
       const xb = temp(rec, await embedding(rec, this.weights.text.embed, new Int32Array(B).fill(last)));
       const patch: PassPatch = { values: temp(rec, this.headsTensor(values)), mask: temp(rec, this.masksTensor(masks)), positions: [0] };
       const logits = temp(rec, await decoderPass(rec, this.weights, { x: xb, rows: B, tokens: 1, cache: rows, prefix, patch }));
@@ -240,8 +317,7 @@ export class VisionLanguageModel {
         mask = this.masksTensor([opts.patch.mask]);
       }
       const patchAt = (pos: number): PassPatch | undefined => (values && mask ? { values, mask, positions: [pos] } : undefined);
-      let x = await this.embed(rec, p);
-      let logits = temp(rec, await decoderPass(rec, this.weights, { x, rows: 1, tokens: T, cache, ...optPatch(patchAt(T - 1)) }));
+      let logits = temp(rec, await this.prefill(rec, p, T, cache, values && mask ? { patch: { values, mask } } : {}));
       // Padded vocabulary rows (e.g. llava-1.5's 32064 rows for 32002 tokens) have no token to
       // decode; the argmax runs over the tokenizer's ids only (a view of the first columns).
       const V = this.config.text.vocabSize;
@@ -270,7 +346,7 @@ export class VisionLanguageModel {
         out.push(id);
         if (step === maxNew - 1) break;
         rec = this.gpu.recorder('decode');
-        x = temp(rec, await embedding(rec, this.weights.text.embed, [id]));
+        const x = temp(rec, await embedding(rec, this.weights.text.embed, [id]));
         logits = temp(rec, await decoderPass(rec, this.weights, { x, rows: 1, tokens: 1, cache, ...optPatch(patchAt(0)) }));
       }
       return { ids: out, text: this.tokenizer.decode(out, { skipSpecialTokens: true }), finish };
@@ -328,6 +404,14 @@ export class VisionLanguageModel {
 }
 
 const optPatch = (p: PassPatch | undefined): { patch?: PassPatch } => (p ? { patch: p } : {});
+
+/** The tap and patch of a prefill's final pass, at query index `at` of that pass. */
+function passHeads(last: { tap?: Tensor; patch?: { values: Tensor; mask: Tensor } }, at: number): { tap?: PassTap; patch?: PassPatch } {
+  return {
+    ...(last.tap ? { tap: { buffer: last.tap, positions: [at] } } : {}),
+    ...(last.patch ? { patch: { ...last.patch, positions: [at] } } : {}),
+  };
+}
 
 /** Non-finite activations or logits; `layer` is the first decoder layer found non-finite, when known. */
 export class NonFiniteError extends Error {
