@@ -76,16 +76,20 @@ if (process.platform === 'linux') {
   }
 }
 
-// 3b. Pillow (Debian's python3-pil) for packages/model/test/image-icc.test.ts, which checks decodeImage
-// bit-exactly against Pillow's decode; that test is skipped without it (Linux only, as for Mesa).
-const hasPillow = () => ['python3', '/usr/bin/python3'].some((py) => spawnSync(py, ['-c', 'import PIL'], { stdio: 'ignore' }).status === 0);
-if (process.platform === 'linux' && !hasPillow()) {
-  const cmd = 'apt-get update && apt-get install -y --no-install-recommends python3-pil';
+// 3b. The model tests' independent oracles, from Debian: Pillow (python3-pil: decodeImage and every
+// image processor bit-exact against Pillow) and torch + numpy (python3-torch, python3-numpy: the
+// families' float64 references against independent torch forwards). Tests skip, saying why, without
+// them (Linux only, as for Mesa). See packages/model/test/python-oracle.ts.
+const ORACLE_PACKAGES = [['PIL', 'python3-pil'], ['torch', 'python3-torch'], ['numpy', 'python3-numpy']];
+const hasModule = (m) => ['python3', '/usr/bin/python3'].some((py) => spawnSync(py, ['-c', `import ${m}`], { stdio: 'ignore' }).status === 0);
+const missingOracles = process.platform === 'linux' ? ORACLE_PACKAGES.filter(([m]) => !hasModule(m)).map(([, pkg]) => pkg) : [];
+if (missingOracles.length > 0) {
+  const cmd = `apt-get update && apt-get install -y --no-install-recommends ${missingOracles.join(' ')}`;
   if (process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
-    log('missing python3 Pillow; installing python3-pil with apt');
+    log(`missing the tests' python oracles; installing ${missingOracles.join(', ')} with apt`);
     run('bash', ['-c', `DEBIAN_FRONTEND=noninteractive ${cmd}`]);
   } else {
-    log('missing python3 Pillow (the image-decoding tests compare against it and are skipped without it).');
+    log(`missing ${missingOracles.join(', ')} (the model tests compare against them and skip those checks without them).`);
     log(`run as root:  sudo ${cmd.replace('&& apt-get', '&& sudo apt-get')}`);
   }
 }

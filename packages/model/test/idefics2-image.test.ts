@@ -9,7 +9,7 @@ import {
   type Idefics2ImageProcessorConfig,
 } from '../src/families/idefics2/image-processor.js';
 import type { RgbImage } from '../src/image/types.js';
-import { findPython, runPython, skipReason } from './idefics2-python.js';
+import { findPython, runPython, skipReason } from './python-oracle.js';
 import { useTempDir } from './temp-dir.js';
 
 let tmp = '';

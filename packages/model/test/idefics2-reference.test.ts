@@ -11,7 +11,7 @@ import { idefics2CanonicalName } from '../src/families/idefics2/weights.js';
 import { bucketedPositionIds } from '../src/families/idefics3/vision-reference.js';
 import type { RgbImage } from '../src/image/types.js';
 import { SafetensorsFile } from '../src/safetensors/reader.js';
-import { findPython, runPython, skipReason } from './idefics2-python.js';
+import { findPython, runPython, skipReason } from './python-oracle.js';
 import { useTempDir } from './temp-dir.js';
 
 let tmp = '';

@@ -17,13 +17,13 @@ import {
 } from '../src/families/idefics3/image-processor.js';
 import { ImageError } from '../src/image/errors.js';
 import type { RgbImage } from '../src/image/types.js';
-import { findPython, runPython } from './idefics3-oracle.js';
+import { findPython, runPython } from './python-oracle.js';
 import { useTempDir } from './temp-dir.js';
 
 let tmp = '';
 useTempDir('idefics3-image-', (d) => (tmp = d));
 
-const PY = findPython('PIL');
+const PY = findPython(['PIL']);
 if (!PY) console.warn('idefics3-image.test.ts: Pillow oracle SKIPPED: no python3 with Pillow (apt-get install python3-pil)');
 
 /** A seeded image with smooth gradients plus noise (so every resize has work to do). */

@@ -17,13 +17,13 @@ import { idefics3CanonicalName } from '../src/families/idefics3/weights.js';
 import type { RgbImage } from '../src/image/types.js';
 import { SafetensorsFile } from '../src/safetensors/reader.js';
 import { loadTokenizer } from '../src/tokenizer/tokenizer.js';
-import { findPython, runPython } from './idefics3-oracle.js';
+import { findPython, runPython } from './python-oracle.js';
 import { useTempDir } from './temp-dir.js';
 
 let tmp = '';
 useTempDir('idefics3-vision-', (d) => (tmp = d));
 
-const PY = findPython('torch, numpy');
+const PY = findPython(['torch', 'numpy']);
 if (!PY) console.warn('idefics3-vision.test.ts: torch oracle SKIPPED: no python3 with torch and numpy (apt-get install python3-torch python3-numpy)');
 
 /** torch's float32 vector width on this machine: 16 lanes with AVX512 kernels, else 8 (AVX2, NEON, generic). */

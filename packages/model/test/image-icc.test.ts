@@ -9,22 +9,10 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../src/image/index.js';
+import { findPython } from './python-oracle.js';
 import { useTempDir } from './temp-dir.js';
 
-/** The first python with Pillow: $MTV_PYTHON, python3 on PATH (may be a pyenv without it), Debian's. */
-function findPython(): string | null {
-  for (const py of [process.env['MTV_PYTHON'], 'python3', '/usr/bin/python3']) {
-    if (!py) continue;
-    try {
-      execFileSync(py, ['-c', 'import PIL'], { stdio: 'ignore' });
-      return py;
-    } catch {
-      // next
-    }
-  }
-  return null;
-}
-const PY = findPython();
+const PY = findPython(['PIL']);
 if (!PY) console.warn('image-icc.test.ts: SKIPPED: no python3 with Pillow (apt-get install python3-pil) to compare decodeImage against');
 
 // Pillow's decode as transformers.image_utils.load_image does it; writes <file>.pil.rgb, prints a JSON line per file.
