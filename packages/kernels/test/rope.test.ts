@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { randomF32, rope, ropeInvFreq, ropeTable } from '../src/index.js';
-import { refRope } from '../src/reference/index.js';
+import { randomF32, rope, ropeAt, ropeInvFreq, ropeTable } from '../src/index.js';
+import { refRope, refRopeAt } from '../src/reference/index.js';
 import { expectClose, useGpu } from './setup.js';
 
 const gpu = useGpu();
@@ -107,5 +107,42 @@ describe('rope vs float64 reference', () => {
     await expect(rope(rec, x, { pos0: 0, theta: 0 })).rejects.toThrow(/rope: theta must be a finite number > 0/);
     await expect(rope(rec, x, { pos0: 0, theta: 1e4, invFreq: [1, 2] })).rejects.toThrow(/rope: invFreq has 2 values; head dim 6 needs 3/);
     await expect(rope(rec, x, { pos0: 0, theta: 1e4, out: g.empty([2, 3, 4, 5]) })).rejects.toThrow(/rope: output has shape \[2, 3, 4, 5\]; expected \[2, 3, 4, 6\]/);
+  });
+
+  it('ropeAt: a position per (token, frequency) on odd shapes, M-RoPE-like and 2-D tables, vs float64', async () => {
+    const g = await gpu();
+    // (B, T, H, D, largest position); explicit invFreq on the 2-D case (two copies of a D/4 table, as the vision tower)
+    for (const [B, T, H, D, maxPos, twoD] of [[1, 7, 3, 10, 50, false], [2, 5, 2, 16, 40000, false], [1, 9, 5, 20, 13, true]] as const) {
+      const half = D / 2;
+      const r = randomF32(T * half, B * 100 + T);
+      const pos = Uint32Array.from(r, (v) => Math.floor(Math.abs(v) * maxPos));
+      const inv = twoD ? Float64Array.from({ length: half }, (_, i) => 10000 ** (-(2 * (i % (half / 2))) / half)) : undefined;
+      const x = randomF32(B * T * H * D, D);
+      const rec = g.recorder();
+      const y = rec.read(await ropeAt(rec, g.upload(x, [B, T, H, D]), g.upload(pos, [T, half], 'u32'), { theta: 10000, ...(inv ? { invFreq: inv } : {}) }));
+      await rec.submit();
+      expectClose(await y, refRopeAt(x, [B, T, H, D], pos, 10000, inv), ATOL);
+    }
+  });
+
+  it('ropeAt with every frequency at pos0 + t is bit-identical to rope (M-RoPE on text tokens)', async () => {
+    const g = await gpu();
+    const [B, T, H, D, pos0] = [2, 6, 3, 24, 31000];
+    const x = randomF32(B * T * H * D, 5);
+    const pos = Uint32Array.from({ length: T * (D / 2) }, (_, k) => pos0 + Math.floor(k / (D / 2)));
+    const rec = g.recorder();
+    const a = rec.read(await rope(rec, g.upload(x, [B, T, H, D]), { pos0, theta: 1e6 }));
+    const b = rec.read(await ropeAt(rec, g.upload(x, [B, T, H, D]), g.upload(pos, [T, D / 2], 'u32'), { theta: 1e6 }));
+    await rec.submit();
+    expect(Array.from(await b)).toEqual(Array.from(await a));
+  });
+
+  it('ropeAt rejects a position table of the wrong shape or dtype', async () => {
+    const g = await gpu();
+    const rec = g.recorder();
+    const x = g.upload(randomF32(2 * 3 * 4 * 6, 1), [2, 3, 4, 6]);
+    await expect(ropeAt(rec, x, g.upload(new Uint32Array(9), [3, 3], 'u32'), { theta: 1e4 })).resolves.toBeDefined();
+    await expect(ropeAt(rec, x, g.upload(new Uint32Array(8), [4, 2], 'u32'), { theta: 1e4 })).rejects.toThrow(/ropeAt: positions has shape \[4, 2\]; expected \[3, 3\]/);
+    await expect(ropeAt(rec, x, g.upload(new Float32Array(9), [3, 3]), { theta: 1e4 })).rejects.toThrow(/ropeAt/);
   });
 });

@@ -76,6 +76,37 @@ export function checkRopeInput(K: string, what: string, t: Tensor, pos0: number)
   return [T, H, D];
 }
 
+/**
+ * RoPE on x [B, T, H, D] with a position per (token, frequency): positions [T, D/2] u32 (the same
+ * for every b), angle = positions[t, i] * inv_freq[i] (wgsl/rope_positions.wgsl). invFreq [D/2] is
+ * explicit or theta^(-2i/D). Multimodal RoPE (Qwen2-VL) and 2-D vision rotary embeddings use it.
+ */
+export async function ropeAt(rec: Recorder, x: Tensor, positions: Tensor, opts: { theta: number; invFreq?: ArrayLike<number>; out?: Tensor }): Promise<Tensor> {
+  const K = 'ropeAt';
+  const [T, H, D] = checkRopeInput(K, 'x', x, 0);
+  checkDtype(K, positions, 'u32');
+  checkShape(K, 'positions', positions, [T, D / 2]);
+  const table = ropeTableFor(rec, K, D, opts);
+  const y = opts.out ?? rec.gpu.empty(x.shape, 'f32', K);
+  checkDtype(K, y, 'f32');
+  checkShape(K, 'output', y, x.shape);
+  const n = (x.size / (H * D)) * (D / 2);
+  const pipe = await rec.gpu.pipeline(K, wgsl('rope_positions.wgsl'), { WG });
+  rec.dispatch(pipe, params([n, D / 2, H, T, 0, 0, 0, 0]), [x, table, positions, y], grid1d(n, WG));
+  return y;
+}
+
+/** The frequency table of explicit invFreq (uploaded) or of (D, theta) (cached per device). */
+function ropeTableFor(rec: Recorder, K: string, D: number, opts: { theta: number; invFreq?: ArrayLike<number> }): Tensor {
+  if (opts.invFreq) {
+    checkThat(K, opts.invFreq.length === D / 2, `invFreq has ${opts.invFreq.length} values; head dim ${D} needs ${D / 2}`);
+    checkThat(K, Array.from(opts.invFreq).every((f) => Number.isFinite(f) && f >= 0), 'invFreq values must be finite and >= 0');
+    return unpooledUpload(rec.gpu, ropeTable(opts.invFreq), 'f32', 'rope table');
+  }
+  checkThat(K, Number.isFinite(opts.theta) && opts.theta > 0, `theta must be a finite number > 0, got ${opts.theta}`);
+  return cachedRopeTable(rec.gpu, D, opts.theta);
+}
+
 /** RoPE on x [B, T, H, D] at positions pos0 + t (the same for every b). */
 export async function rope(rec: Recorder, x: Tensor, opts: RopeOptions): Promise<Tensor> {
   const K = 'rope';
