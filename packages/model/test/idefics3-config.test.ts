@@ -3,7 +3,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/config/fields.js';
-import { loadIdefics3Config, parseIdefics3Config } from '../src/families/idefics3/config.js';
+import { parseIdefics3Config } from '../src/families/idefics3/config.js';
+import { loadModelConfig } from '../src/index.js';
 import { writeTinyIdefics3 } from '../src/families/idefics3/tiny.js';
 import { idefics3CanonicalName, idefics3DiskName, idefics3ExpectedTensors } from '../src/families/idefics3/weights.js';
 import { SafetensorsFile } from '../src/safetensors/reader.js';
@@ -113,7 +114,7 @@ describe('Idefics3 tensor names and the tiny checkpoint', () => {
     const dir = join(tmp, 'tiny');
     const ck = await writeTinyIdefics3(dir, { seed: 2 });
     expect(ck.files).toEqual(['config.json', 'generation_config.json', 'model.safetensors', 'preprocessor_config.json', 'processor_config.json', 'tokenizer.json', 'tokenizer_config.json']);
-    const config = await loadIdefics3Config(dir);
+    const config = await loadModelConfig(dir);
     expect(config).toEqual(ck.config);
     const expected = idefics3ExpectedTensors(config);
     const f = await SafetensorsFile.open(join(dir, 'model.safetensors'));

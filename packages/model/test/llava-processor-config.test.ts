@@ -5,7 +5,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LlavaProcessor, loadLlavaConfig, loadTokenizer, writeTinyCheckpoint, type TinyOptions } from '../src/index.js';
+import { LlavaProcessor, loadModelConfig, loadTokenizer, writeTinyCheckpoint, type LlavaConfig, type TinyOptions } from '../src/index.js';
 import { useTempDir } from './temp-dir.js';
 
 let root = '';
@@ -15,7 +15,7 @@ type Json = Record<string, unknown>;
 const readJson = async (file: string): Promise<Json> => JSON.parse(await readFile(file, 'utf8')) as Json;
 
 async function load(dir: string): Promise<LlavaProcessor> {
-  return LlavaProcessor.load(dir, await loadLlavaConfig(dir), await loadTokenizer(dir));
+  return LlavaProcessor.load(dir, (await loadModelConfig(dir)) as LlavaConfig, await loadTokenizer(dir));
 }
 
 /** The number of image tokens one `<image>` becomes in a prepared prompt, and the pixel shape. */

@@ -2,3 +2,4 @@ export { ACTIVATIONS, type Activation, type RopeConfig, type TextConfig, type Te
 export { ConfigError, Fields, isObject, type Json } from './fields.js';
 export { parseTextConfig } from './text.js';
 export { parseVisionConfig } from './vision.js';
+export { readConfigObject } from './read.js';

@@ -1,6 +1,8 @@
 // Every supported family, and the choice among them from config.json's `model_type` and
 // `architectures`. An unknown one is refused with the list of what is supported.
+import { join } from 'node:path';
 import { ConfigError, isObject } from '../config/fields.js';
+import { readConfigObject } from '../config/read.js';
 import type { ExpectedTensor, ModelFamily } from './types.js';
 import { idefics2Family, type Idefics2Config } from './idefics2/index.js';
 import { idefics3Family, type Idefics3Config } from './idefics3/index.js';
@@ -47,3 +49,10 @@ export function familyOf(config: { family: string }): ModelFamily<ModelConfig> {
 
 /** Every tensor a checkpoint of this config must (or may) hold. */
 export const expectedTensors = (config: ModelConfig): ExpectedTensor[] => familyOf(config).expectedTensors(config);
+
+/** Reads `<dir>/config.json` and parses it with its family. */
+export async function loadModelConfig(dir: string): Promise<ModelConfig> {
+  const file = join(dir, 'config.json');
+  const json = await readConfigObject(file);
+  return familyOfConfigJson(json, file).parseConfig(json, file);
+}

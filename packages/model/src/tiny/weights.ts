@@ -9,7 +9,8 @@ export interface TinyTensor {
   values: Float32Array;
 }
 
-const isNormWeight = (name: string): boolean => /(layer_norm\d|layrnorm|layernorm|\.norm)\.weight$/.test(name);
+// layer_norm1, pre_layrnorm, post_layernorm, input_layernorm, norm, input_latents_norm, ...
+const isNormWeight = (name: string): boolean => /norm\d?\.weight$/.test(name);
 
 /**
  * Every tensor of a family's expected list (vision layers past the selected one and post_layernorm
@@ -27,7 +28,7 @@ export function tinyTensors(expected: readonly ExpectedTensor[], seed: number): 
     let gen: () => number;
     if (isNormWeight(name)) gen = () => 1 + uniform(0.1);
     else if (name.endsWith('.bias')) gen = () => uniform(0.1);
-    else if (name.endsWith('class_embedding') || name.endsWith('embed_tokens.weight')) gen = () => uniform(1);
+    else if (name.endsWith('class_embedding') || name.endsWith('embed_tokens.weight') || name.endsWith('.latents')) gen = () => uniform(1);
     else if (name.endsWith('position_embedding.weight')) gen = () => uniform(0.5);
     else {
       const fanIn = shape.slice(1).reduce((a, b) => a * b, 1); // [out, in] or conv [out, C, p, p]

@@ -7,21 +7,9 @@
 // instead. The two disagree wherever i / nb lands on a boundary j / N: e.g. nb = 2, N = 4 gives rows
 // [0, 1] here and [0, 2] there; for idefics2-8b (N = 70) any nb sharing a factor with 70 (the 34-row
 // originals of 640x480 photos, for one).
-import { torchArangeF32 } from '../idefics3/vision-reference.js';
+import { bucketRight, torchArangeF32 } from '../idefics3/vision-reference.js';
 
 const f32 = Math.fround;
-
-/** torch.bucketize(x, boundaries, right=True): the number of boundaries <= x (boundaries ascending). */
-function bucketRight(x: number, boundaries: Float32Array): number {
-  let lo = 0;
-  let hi = boundaries.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (boundaries[mid]! <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /**
  * Position ids [gridH * gridW] of one frame's patch grid (`patchMask` 1 = valid, row-major): valid

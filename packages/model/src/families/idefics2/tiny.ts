@@ -5,7 +5,7 @@
 // and chat template, preprocessor_config.json, processor_config.json and generation_config.json.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { rng } from '@mtv/kernels';
+import { tinyTensors } from '../../tiny/weights.js';
 import { encodeFloats, writeSafetensors, type TensorInput } from '../../safetensors/writer.js';
 import { buildBpeTokenizer } from '../../tokenizer/bpe-build.js';
 import { parseIdefics2Config, type Idefics2Config } from './config.js';
@@ -58,31 +58,6 @@ export interface TinyIdefics2Checkpoint {
 
 const jsonText = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
 
-const isNormWeight = (name: string): boolean => /norm\d?\.weight$/.test(name);
-
-/** Seeded values per tensor, in expected-list order (one PRNG stream): linear weights variance 1/fan_in. */
-function tinyValues(config: Idefics2Config, seed: number): Array<{ name: string; shape: number[]; values: Float32Array }> {
-  const next = rng(seed);
-  const uniform = (a: number): number => (2 * next() - 1) * a;
-  const out: Array<{ name: string; shape: number[]; values: Float32Array }> = [];
-  for (const { name, shape, required } of idefics2ExpectedTensors(config)) {
-    if (!required) continue; // a tied lm_head is not stored
-    const n = shape.reduce((a, b) => a * b, 1);
-    let gen: () => number;
-    if (isNormWeight(name)) gen = () => 1 + uniform(0.1);
-    else if (name.endsWith('.bias')) gen = () => uniform(0.1);
-    else if (name.endsWith('embed_tokens.weight') || name.endsWith('perceiver_resampler.latents')) gen = () => uniform(1);
-    else if (name.endsWith('position_embedding.weight')) gen = () => uniform(0.5);
-    else {
-      const a = Math.sqrt(3 / shape.slice(1).reduce((x, y) => x * y, 1)); // uniform, variance 1 / fan_in
-      gen = () => uniform(a);
-    }
-    const values = new Float32Array(n);
-    for (let i = 0; i < n; i++) values[i] = gen();
-    out.push({ name, shape, values });
-  }
-  return out;
-}
 
 export async function writeTinyIdefics2(dir: string, opts: TinyIdefics2Options = {}): Promise<TinyIdefics2Checkpoint> {
   const { seed = 0, doImageSplitting = false } = opts;
@@ -137,7 +112,7 @@ export async function writeTinyIdefics2(dir: string, opts: TinyIdefics2Options =
   };
   await write('config.json', jsonText(configJson));
   const tensors = new Map<string, TensorInput>();
-  for (const t of tinyValues(config, seed)) tensors.set(idefics2DiskName(t.name), { dtype: 'F32', shape: t.shape, data: encodeFloats(t.values, 'F32') });
+  for (const t of tinyTensors(idefics2ExpectedTensors(config), seed)) tensors.set(idefics2DiskName(t.name), { dtype: 'F32', shape: t.shape, data: encodeFloats(t.values, 'F32') });
   await writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
   files.push('model.safetensors');
 

@@ -14,8 +14,6 @@
 // by Idefics3), vision_config's use_base_siglip / size / max_image_size (read by nobody), and the
 // SmolVLM text_config extras (qk_layer_norms, rope_interleaved, use_resampler, pixel_shuffle_factor),
 // which LlamaConfig stores and LlamaModel never reads.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { ConfigError, Fields, isObject } from '../../config/fields.js';
 import { parseTextConfig } from '../../config/text.js';
 import type { VisionConfig } from '../../config/types.js';
@@ -100,22 +98,4 @@ export function parseIdefics3Config(json: unknown, file = 'config.json'): Idefic
   // also honour the text config's.
   const tieWordEmbeddings = f.has('tie_word_embeddings') ? f.bool('tie_word_embeddings', false) : textTie;
   return { family: 'idefics3', vision, text, imageTokenIndex, tieWordEmbeddings, scaleFactor, patchesPerSide, imageSeqLen };
-}
-
-/** Reads and parses `<dir>/config.json`. */
-export async function loadIdefics3Config(dir: string): Promise<Idefics3Config> {
-  const file = join(dir, 'config.json');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new ConfigError(file, '(file)', `cannot read: ${(e as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(file, '(file)', `not valid JSON: ${(e as Error).message}`);
-  }
-  return parseIdefics3Config(json, file);
 }

@@ -12,9 +12,9 @@
 // image_token_id. <global-img> and <row_r_col_c> are used as written: SmolVLM-256M/-500M have them as
 // added tokens, SmolVLM-Instruct (2.2B) has none and tokenises them as text, exactly like transformers.
 import { join } from 'node:path';
-import { readFile } from 'node:fs/promises';
 import { decodeImage, maxImagePixels } from '../../image/decode.js';
 import { ConfigError } from '../../config/fields.js';
+import { readConfigObject } from '../../config/read.js';
 import { PromptError } from '../../prompt/errors.js';
 import { TokenizerError } from '../../tokenizer/errors.js';
 import { requireTokenId } from '../../tokenizer/require-token.js';
@@ -64,21 +64,9 @@ export function expandIdefics3Text(text: string, grids: readonly { rows: number;
 /** processor_config.json's image_seq_len (the default 169 when the file or field is absent). */
 export async function loadIdefics3ImageSeqLen(dir: string): Promise<{ imageSeqLen: number; declared: boolean; file: string }> {
   const file = join(dir, 'processor_config.json');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { imageSeqLen: IDEFICS3_DEFAULT_IMAGE_SEQ_LEN, declared: false, file };
-    throw new ConfigError(file, '(file)', `cannot read: ${(e as Error).message}`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(file, '(file)', `not valid JSON: ${(e as Error).message}`);
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(file, '(root)', 'must hold a JSON object');
-  const v = (raw as Record<string, unknown>).image_seq_len;
+  const raw = await readConfigObject(file, { optional: true });
+  if (raw === null) return { imageSeqLen: IDEFICS3_DEFAULT_IMAGE_SEQ_LEN, declared: false, file };
+  const v = raw['image_seq_len'];
   if (v === undefined || v === null) return { imageSeqLen: IDEFICS3_DEFAULT_IMAGE_SEQ_LEN, declared: false, file };
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(file, 'image_seq_len', `must be a positive integer, got ${JSON.stringify(v)}`);
   return { imageSeqLen: v, declared: true, file };

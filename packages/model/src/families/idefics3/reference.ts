@@ -12,7 +12,7 @@
 import { linear } from '../../reference/math.js';
 import type { PixelBatch, ReferenceTensors } from '../types.js';
 import type { Idefics3Config } from './config.js';
-import { idefics3PatchMask, referenceIdeficsVision } from './vision-reference.js';
+import { idefics3PatchMask, ideficsRealFrames, referenceIdeficsVision } from './vision-reference.js';
 import { IDEFICS3_PROJ, IDEFICS3_VISION_PREFIX } from './weights.js';
 
 /** Idefics3Connector.pixel_shuffle of one frame's hidden states X [seq, D] (seq a square whose side s divides). */
@@ -39,28 +39,12 @@ export function idefics3PixelShuffle(x: Float64Array, seq: number, D: number, s:
   return y;
 }
 
-/** Indices of the frames transformers keeps: those not entirely 0.0 (the first one if none is). */
-export function idefics3RealFrames(data: ArrayLike<number>, n: number): number[] {
-  const size = data.length / n;
-  const keep: number[] = [];
-  for (let i = 0; i < n; i++) {
-    for (let j = i * size; j < (i + 1) * size; j++) {
-      if (data[j] !== 0) {
-        keep.push(i);
-        break;
-      }
-    }
-  }
-  return keep.length === 0 && n > 0 ? [0] : keep;
-}
-
-/** Image features [kept frames * seq / s^2, text hidden] of a pixel batch [n, C, H, W] (+ optional mask [n, H, W]). */
 export function referenceIdefics3ImageFeatures(model: ReferenceTensors<Idefics3Config>, pixels: { data: Float64Array; shape: PixelBatch['shape']; mask?: Uint8Array }): Float64Array {
   const { config, tensors } = model;
   const [n, C, H, W] = pixels.shape;
   if (pixels.data.length !== n * C * H * W) throw new Error(`reference Idefics3: pixel values have ${pixels.data.length} elements, [${pixels.shape.join(', ')}] needs ${n * C * H * W}`);
   if (pixels.mask && pixels.mask.length !== n * H * W) throw new Error(`reference Idefics3: pixel mask has ${pixels.mask.length} entries, [${n}, ${H}, ${W}] needs ${n * H * W}`);
-  const keep = idefics3RealFrames(pixels.data, n);
+  const keep = ideficsRealFrames(pixels.data, n);
   const frame = C * H * W;
   const data = new Float64Array(keep.length * frame);
   const mask = new Uint8Array(keep.length * H * W).fill(1);

@@ -11,7 +11,7 @@
 // uniform with variance 1 / fan_in, norm weights near 1, biases small.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { rng } from '@mtv/kernels';
+import { tinyTensors } from '../../tiny/weights.js';
 import { encodeFloats, writeSafetensors, type TensorInput } from '../../safetensors/writer.js';
 import { buildBpeTokenizer } from '../../tokenizer/bpe-build.js';
 import { parseIdefics3Config, type Idefics3Config } from './config.js';
@@ -62,7 +62,6 @@ export interface Idefics3TinyCheckpoint {
 }
 
 const jsonText = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
-const isNormWeight = (name: string): boolean => /(layer_norm\d|layernorm|\.norm)\.weight$/.test(name);
 
 /** The tiny tokenizer files (byte-level BPE, SmolVLM specials) and the id of each special token. */
 export function tinyIdefics3Tokenizer(): { tokenizerJson: Record<string, unknown>; tokenizerConfig: Record<string, unknown>; ids: Map<string, number>; size: number } {
@@ -165,31 +164,6 @@ export function tinyIdefics3PreprocessorJson(doImageSplitting = true, tile = 32)
   };
 }
 
-/** Seeded tensors of every expected (stored) tensor, canonical names, expected-list order. */
-export function tinyIdefics3Tensors(config: Idefics3Config, seed: number): { name: string; shape: number[]; values: Float32Array }[] {
-  const next = rng(seed);
-  const uniform = (a: number): number => (2 * next() - 1) * a;
-  const out: { name: string; shape: number[]; values: Float32Array }[] = [];
-  for (const { name, shape, required } of idefics3ExpectedTensors(config)) {
-    if (name === 'lm_head.weight' && !required) continue; // tied: not stored
-    const n = shape.reduce((a, b) => a * b, 1);
-    let gen: () => number;
-    if (isNormWeight(name)) gen = () => 1 + uniform(0.1);
-    else if (name.endsWith('.bias')) gen = () => uniform(0.1);
-    else if (name.endsWith('embed_tokens.weight')) gen = () => uniform(1);
-    else if (name.endsWith('position_embedding.weight')) gen = () => uniform(0.5);
-    else {
-      const fanIn = shape.slice(1).reduce((a, b) => a * b, 1); // [out, in] or conv [out, C, p, p]
-      const a = Math.sqrt(3 / fanIn);
-      gen = () => uniform(a);
-    }
-    const values = new Float32Array(n);
-    for (let i = 0; i < n; i++) values[i] = gen();
-    out.push({ name, shape, values });
-  }
-  return out;
-}
-
 export async function writeTinyIdefics3(dir: string, opts: Idefics3TinyOptions = {}): Promise<Idefics3TinyCheckpoint> {
   const { seed = 0, doImageSplitting = true, dtype = 'F32' } = opts;
   const tok = tinyIdefics3Tokenizer();
@@ -217,7 +191,7 @@ export async function writeTinyIdefics3(dir: string, opts: Idefics3TinyOptions =
   vc['size'] = preprocessor['size'];
 
   const tensors = new Map<string, TensorInput>();
-  for (const t of tinyIdefics3Tensors(config, seed)) tensors.set(idefics3DiskName(t.name), { dtype, shape: t.shape, data: encodeFloats(t.values, dtype) });
+  for (const t of tinyTensors(idefics3ExpectedTensors(config), seed)) tensors.set(idefics3DiskName(t.name), { dtype, shape: t.shape, data: encodeFloats(t.values, dtype) });
 
   await mkdir(dir, { recursive: true });
   const files: string[] = [];

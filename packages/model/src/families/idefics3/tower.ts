@@ -9,7 +9,7 @@ import { linear, temp } from '../../runtime/layers.js';
 import { uploadVitLayers, vitLayer, type VitAttention, type VitLayerWeights } from '../../runtime/vit.js';
 import { im2col } from '../llava/vision.js';
 import type { PixelBatch, WeightUploader } from '../types.js';
-import { bucketedPositionIds, ideficsPatchMask } from './vision-reference.js';
+import { bucketedPositionIds, ideficsPatchMask, ideficsRealFrames } from './vision-reference.js';
 
 export interface IdeficsTowerWeights {
   /** [hidden, channels * patch * patch]: the conv weight flattened (c, ky, kx). */
@@ -46,18 +46,6 @@ export interface TowerOutput {
   valid: Int32Array[];
 }
 
-/** Frames whose pixel values are all exactly 0.0 are padding (transformers drops them; never feed an all-zero real tile). */
-function realFrames(p: PixelBatch): number[] {
-  const [n, c, h, w] = p.shape;
-  const size = c * h * w;
-  const keep: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const d = p.data.subarray(i * size, (i + 1) * size);
-    if (d.some((v) => v !== 0)) keep.push(i);
-  }
-  return keep;
-}
-
 /** The kept frames of a batch: their pixels and pixel mask, contiguous. */
 function selectFrames(p: PixelBatch, keep: readonly number[]): { data: Float32Array; mask: Uint8Array } {
   const [, c, h, w] = p.shape;
@@ -83,8 +71,7 @@ export async function ideficsTower(rec: Recorder, w: IdeficsTowerWeights, vc: Vi
   const gpu = rec.gpu;
   const [, C, Hp, Wp] = pixels.shape;
   if (C !== vc.numChannels) throw new Error(`vision: pixel values have ${C} channels; the tower takes ${vc.numChannels}`);
-  const keep = realFrames(pixels);
-  if (keep.length === 0) throw new Error('vision: every frame of the pixel batch is all zeros (padding); an image must have a non-zero pixel');
+  const keep = ideficsRealFrames(pixels.data, pixels.shape[0]);
   const n = keep.length;
   const P = vc.patchSize;
   const gridH = Math.floor(Hp / P);

@@ -42,7 +42,7 @@ export function torchArangeF32(start: number, end: number, step: number, lanes =
 }
 
 /** torch.bucketize(x, boundaries, right=True): the number of boundaries <= x (boundaries ascending). */
-function bucketRight(x: number, boundaries: Float32Array): number {
+export function bucketRight(x: number, boundaries: Float32Array): number {
   let lo = 0;
   let hi = boundaries.length;
   while (lo < hi) {
@@ -165,6 +165,8 @@ export function referenceIdeficsVision(
   prefix: string,
   vc: VisionConfig,
   input: { data: Float64Array; n: number; height: number; width: number; patchMask: Uint8Array },
+  /** Each family's own bucketing (Idefics2's differs from Idefics3's, see idefics2/position-ids.ts). */
+  positionIds: (patchMask: Uint8Array, gridH: number, gridW: number, patchesPerSide: number) => Int32Array = bucketedPositionIds,
 ): Float64Array {
   const { n, height: H, width: W, data, patchMask } = input;
   const { hiddenSize: d, patchSize: P, numChannels: C, intermediateSize, hiddenAct, layerNormEps: eps } = vc;
@@ -182,7 +184,7 @@ export function referenceIdeficsVision(
   for (let f = 0; f < n; f++) {
     const px = data.subarray(f * C * H * W, (f + 1) * C * H * W);
     const mask = patchMask.subarray(f * seq, (f + 1) * seq);
-    const pos = bucketedPositionIds(mask, gh, gw, N);
+    const pos = positionIds(mask, gh, gw, N);
     let h: Float64Array = new Float64Array(seq * d);
     for (let r = 0; r < gh; r++) {
       for (let c = 0; c < gw; c++) {
@@ -210,3 +212,20 @@ export function referenceIdeficsVision(
   }
   return out;
 }
+
+/** Indices of the frames transformers keeps (Idefics2 and 3): those not entirely 0.0, padding frames being all zeros (the first one if none is). */
+export function ideficsRealFrames(data: ArrayLike<number>, n: number): number[] {
+  const size = data.length / n;
+  const keep: number[] = [];
+  for (let i = 0; i < n; i++) {
+    for (let j = i * size; j < (i + 1) * size; j++) {
+      if (data[j] !== 0) {
+        keep.push(i);
+        break;
+      }
+    }
+  }
+  return keep.length === 0 && n > 0 ? [0] : keep;
+}
+
+/** Image features [kept frames * seq / s^2, text hidden] of a pixel batch [n, C, H, W] (+ optional mask [n, H, W]). */

@@ -1,7 +1,5 @@
 // config.json of LlavaForConditionalGeneration -> LlavaConfig, with the defaults transformers fills in
 // (LlavaConfig, CLIPVisionConfig, SiglipVisionConfig, LlamaConfig, Qwen2Config; VLM_FORMATS.md 1.1, 2, 3).
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { ConfigError, Fields, isObject } from '../../config/fields.js';
 import { parseTextConfig } from '../../config/text.js';
 import { ACTIVATIONS, type Activation, type VisionConfig } from '../../config/types.js';
@@ -82,22 +80,4 @@ export function parseLlavaConfig(json: unknown, file = 'config.json'): LlavaConf
     tieWordEmbeddings: f.bool('tie_word_embeddings', false) || textTie,
     defaulted: { text: f.sub('text_config') === null, vision: f.sub('vision_config') === null },
   };
-}
-
-/** Reads and parses `<dir>/config.json`. */
-export async function loadLlavaConfig(dir: string): Promise<LlavaConfig> {
-  const file = join(dir, 'config.json');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new ConfigError(file, '(file)', `cannot read: ${(e as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(file, '(file)', `not valid JSON: ${(e as Error).message}`);
-  }
-  return parseLlavaConfig(json, file);
 }

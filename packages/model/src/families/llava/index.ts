@@ -21,7 +21,7 @@ export const llavaFamily: ModelFamily<LlavaConfig, LlavaVisionWeights> = {
   referenceImageFeatures: referenceLlavaImageFeatures,
 };
 
-export { LLAVA_ARCHITECTURES, LLAVA_MODEL_TYPES, loadLlavaConfig, parseLlavaConfig, type LlavaConfig } from './config.js';
+export { LLAVA_ARCHITECTURES, LLAVA_MODEL_TYPES, parseLlavaConfig, type LlavaConfig } from './config.js';
 export { LlavaProcessor } from './processor.js';
 export { referenceImageFeatures, referenceLlavaImageFeatures, referenceVisionFeatures, referenceVisionHiddenStates } from './reference.js';
 export { im2col, llavaImageFeatures, uploadLlavaVision, type LlavaVisionWeights } from './vision.js';

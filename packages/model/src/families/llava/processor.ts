@@ -1,9 +1,9 @@
 // LlavaProcessor: each `<image>` in the text becomes imageSeqLength image tokens, and each image is
 // decoded (as Pillow would), resized, cropped and normalised by the CLIP / SigLIP image processor
 // (VLM_FORMATS.md 1.6, 5).
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError, isObject } from '../../config/fields.js';
+import { ConfigError } from '../../config/fields.js';
+import { readConfigObject } from '../../config/read.js';
 import { decodeImage, processorPixelLimit } from '../../image/decode.js';
 import { loadPreprocessorConfig, type PreprocessorConfig } from '../../image/config.js';
 import { preprocessImage } from '../../image/preprocess.js';
@@ -71,20 +71,8 @@ export const PROCESSOR_CONFIG = 'processor_config.json';
  * to check. A missing file is fine (older checkpoints have none).
  */
 export async function checkProcessorConfig(file: string, config: LlavaConfig, pp: PreprocessorConfig): Promise<void> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new ConfigError(file, '(file)', `cannot read: ${(e as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(file, '(file)', `not valid JSON: ${(e as Error).message}`);
-  }
-  if (!isObject(json)) throw new ConfigError(file, '(root)', `expected a JSON object, got ${JSON.stringify(json)}`);
+  const json = await readConfigObject(file, { optional: true });
+  if (json === null) return;
   const want = config.imageSeqLength;
   const tower = `the vision tower gives ${want} image features per image (config.json: ${config.vision.modelType} image_size ${config.vision.imageSize}, patch_size ${config.vision.patchSize}, vision_feature_select_strategy '${config.visionFeatureSelectStrategy}')`;
   const int = (key: string, min: number): number => {
