@@ -3,11 +3,11 @@
 // on demand through the shards' file descriptors.
 import { createHash } from 'node:crypto';
 import { access, readFile, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { ConfigError, isObject } from '../config/fields.js';
 import { readJsonFile } from '../files/read-json.js';
 import { familyOfConfigJson, type ModelConfig } from '../families/registry.js';
-import type { ExpectedTensor, ModelFamily } from '../families/types.js';
+import type { ExpectedTensor, ModelFamily, ShardConfigs, ShardLayout } from '../families/types.js';
 import { SafetensorsFile } from '../safetensors/reader.js';
 import { isFloatDType, type SafetensorsDType } from '../safetensors/dtype.js';
 import { firstNonFinite, firstNonFiniteF16Packed } from '../safetensors/convert.js';
@@ -33,6 +33,12 @@ interface Stored {
   file: SafetensorsFile;
 }
 
+/** A config.json of a sub-folder layout (ModelFamily.shardPrefixes), hashed under its relative path. */
+interface PartConfig {
+  relPath: string;
+  bytes: Uint8Array;
+}
+
 const exists = (p: string): Promise<boolean> => access(p).then(() => true, () => false);
 const fmt = (s: readonly number[]): string => `[${s.join(', ')}]`;
 
@@ -46,7 +52,15 @@ export class Checkpoint {
     private readonly tensors: ReadonlyMap<string, Stored>,
     /** On-disk names outside the family's naming (not validated, not readable). */
     readonly unexpected: readonly string[],
+    /** Sub-folder layouts only: the folders' config.json files and the layout. */
+    private readonly parts: { layout: ShardLayout; configs: PartConfig[] } | null = null,
   ) {}
+
+  /** The directory holding tokenizer.json: the checkpoint's, or its layout's tokenizer folder (VILA: llm/). */
+  get tokenizerDir(): string {
+    const folder = this.parts?.layout.tokenizerFolder;
+    return folder === undefined ? this.dir : join(this.dir, folder);
+  }
 
   /** Every tensor the config implies, by canonical name. */
   get expected(): ExpectedTensor[] {
@@ -135,15 +149,21 @@ export class Checkpoint {
 
   /**
    * sha256 (hex) over config.json and every safetensors file (headers and data) in name order, streamed:
-   * the provenance of an MTV artifact. Each part is prefixed by its file name and byte length.
+   * the provenance of an MTV artifact. Each part is prefixed by its file name and byte length. A
+   * sub-folder layout also hashes every folder's config.json, and names each file by its path relative
+   * to the checkpoint (llm/model.safetensors).
    */
   async hash(): Promise<string> {
     const h = createHash('sha256');
     const part = (name: string, size: number): void => void h.update(`${name}\0${size}\0`);
     part('config.json', this.configBytes.length);
     h.update(this.configBytes);
+    for (const c of this.parts?.configs ?? []) {
+      part(c.relPath, c.bytes.length);
+      h.update(c.bytes);
+    }
     for (const f of this.files) {
-      part(basename(f.path), f.size);
+      part(this.parts ? relative(this.dir, f.path) : basename(f.path), f.size);
       for await (const chunk of f.chunks()) h.update(chunk);
     }
     return h.digest('hex');
@@ -157,6 +177,61 @@ export class Checkpoint {
     const s = this.tensors.get(name);
     if (!s) throw new CheckpointError(this.dir, name, `no such tensor in the checkpoint (${this.tensors.size} tensors; names are canonical, e.g. '${TEXT_PREFIX}norm.weight')`);
     return s;
+  }
+
+  /**
+   * A checkpoint split into sub-folders (ModelFamily.shardPrefixes): each folder must hold config.json
+   * and model.safetensors (or an index with its shards); its tensor names get the folder's prefix before
+   * the family's canonicalName. A missing folder, config or safetensors is named.
+   */
+  private static async openLayout(dir: string, family: ModelFamily<ModelConfig>, json: unknown, configPath: string, configBytes: Uint8Array, layout: ShardLayout): Promise<Checkpoint> {
+    const what = `${layout.name} ${dir}`;
+    const shardConfigs = new Map<string, { json: unknown; file: string }>();
+    const configs: PartConfig[] = [];
+    const shardLists: Array<{ folder: string; prefix: string; names: string[] }> = [];
+    for (const { folder, prefix } of layout.folders) {
+      const sub = join(dir, folder);
+      const isDir = await stat(sub).then((s) => s.isDirectory(), () => false);
+      if (!isDir) throw new CheckpointError(what, null, `missing ${folder}/ (expected ${folder}/config.json and its safetensors)`);
+      const file = join(sub, 'config.json');
+      let bytes: Uint8Array;
+      try {
+        bytes = await readFile(file);
+      } catch {
+        throw new CheckpointError(what, null, `missing ${folder}/config.json (each of ${layout.folders.map((f) => `${f.folder}/`).join(', ')} holds its own config.json and safetensors)`);
+      }
+      let sj: unknown;
+      try {
+        sj = JSON.parse(new TextDecoder().decode(bytes));
+      } catch (e) {
+        throw new ConfigError(file, '(file)', `not valid JSON: ${(e as Error).message}`);
+      }
+      shardConfigs.set(folder, { json: sj, file });
+      configs.push({ relPath: `${folder}/config.json`, bytes });
+      if (!(await exists(join(sub, INDEX_FILE))) && !(await exists(join(sub, SINGLE_FILE)))) {
+        throw new CheckpointError(what, null, `missing ${folder}/${SINGLE_FILE} (and no ${folder}/${INDEX_FILE}): ${folder}/ holds no safetensors`);
+      }
+      shardLists.push({ folder, prefix, names: await listShards(sub) });
+    }
+    const config = family.parseConfig(json, configPath, shardConfigs as ShardConfigs);
+    const files: SafetensorsFile[] = [];
+    try {
+      const tensors = new Map<string, Stored>();
+      const unexpected: string[] = [];
+      for (const { folder, prefix, names } of shardLists) {
+        const opened: SafetensorsFile[] = [];
+        for (const name of names) opened.push(await SafetensorsFile.open(join(dir, folder, name)));
+        files.push(...opened);
+        collectInto(opened, family, prefix, tensors, unexpected);
+        await checkIndex(join(dir, folder), opened, tensors, family, prefix);
+      }
+      const where = `${dir} (${files.map((f) => relative(dir, f.path)).join(', ')})`;
+      validateTensors(dir, family, config, files, tensors, where);
+      return new Checkpoint(dir, family, config, configBytes, files, tensors, unexpected, { layout, configs });
+    } catch (e) {
+      await Promise.all(files.map((f) => f.close()));
+      throw e;
+    }
   }
 
   /** Opens `dir`, validates every tensor against config.json, or throws (closing whatever it opened). */
@@ -175,6 +250,8 @@ export class Checkpoint {
       throw new ConfigError(configPath, '(file)', `not valid JSON: ${(e as Error).message}`);
     }
     const family = familyOfConfigJson(json, configPath);
+    const layout = family.shardPrefixes?.(dir, json);
+    if (layout) return Checkpoint.openLayout(dir, family, json, configPath, configBytes, layout);
     const config = family.parseConfig(json, configPath);
 
     const shardNames = await listShards(dir);
@@ -224,12 +301,18 @@ async function readWeightMap(indexPath: string): Promise<Record<string, string>>
 function collect(files: SafetensorsFile[], family: ModelFamily<ModelConfig>): { tensors: Map<string, Stored>; unexpected: string[] } {
   const tensors = new Map<string, Stored>();
   const unexpected: string[] = [];
+  collectInto(files, family, '', tensors, unexpected);
+  return { tensors, unexpected };
+}
+
+/** collect() into existing maps, each on-disk name seen as `prefix + name` (sub-folder layouts). */
+function collectInto(files: SafetensorsFile[], family: ModelFamily<ModelConfig>, prefix: string, tensors: Map<string, Stored>, unexpected: string[]): void {
   for (const file of files) {
     for (const diskName of file.names()) {
       if (isIgnoredName(diskName)) continue;
-      const name = family.canonicalName(diskName);
+      const name = family.canonicalName(prefix + diskName);
       if (name === null) {
-        unexpected.push(diskName);
+        unexpected.push(prefix + diskName);
         continue;
       }
       const prev = tensors.get(name);
@@ -237,17 +320,16 @@ function collect(files: SafetensorsFile[], family: ModelFamily<ModelConfig>): { 
       tensors.set(name, { diskName, file });
     }
   }
-  return { tensors, unexpected };
 }
 
 /** The index must agree with the shards: each weight_map entry is stored in the shard it names. */
-async function checkIndex(dir: string, files: SafetensorsFile[], tensors: Map<string, Stored>, family: ModelFamily<ModelConfig>): Promise<void> {
+async function checkIndex(dir: string, files: SafetensorsFile[], tensors: Map<string, Stored>, family: ModelFamily<ModelConfig>, prefix = ''): Promise<void> {
   const indexPath = join(dir, INDEX_FILE);
   if (files.length === 1 && basename(files[0]!.path) === SINGLE_FILE && !(await exists(indexPath))) return;
   const map = await readWeightMap(indexPath);
   for (const [diskName, shard] of Object.entries(map)) {
     if (isIgnoredName(diskName)) continue;
-    const stored = tensors.get(family.canonicalName(diskName) ?? diskName);
+    const stored = tensors.get(family.canonicalName(prefix + diskName) ?? diskName);
     if (!stored || basename(stored.file.path) !== shard || stored.diskName !== diskName) {
       throw new CheckpointError(join(dir, shard), diskName, `listed in ${INDEX_FILE} but not stored in this shard`);
     }
@@ -268,8 +350,8 @@ function validate(dir: string, family: ModelFamily<ModelConfig>, config: ModelCo
   }
 }
 
-function validateTensors(dir: string, family: ModelFamily<ModelConfig>, config: ModelConfig, files: SafetensorsFile[], tensors: Map<string, Stored>): void {
-  const where = files.length === 1 ? files[0]!.path : `${dir} (shards ${files.map((f) => basename(f.path)).join(', ')})`;
+function validateTensors(dir: string, family: ModelFamily<ModelConfig>, config: ModelConfig, files: SafetensorsFile[], tensors: Map<string, Stored>, whereGiven?: string): void {
+  const where = whereGiven ?? (files.length === 1 ? files[0]!.path : `${dir} (shards ${files.map((f) => basename(f.path)).join(', ')})`);
   for (const exp of family.expectedTensors(config)) {
     const stored = tensors.get(exp.name);
     if (!stored) {

@@ -1,0 +1,154 @@
+// VILA-1.5 end to end through loadModel: the sub-folder checkpoint, the processor's template and image
+// tokens, then the GPU forward (SigLIP tower to hidden_states[-2], mlp_downsample with the odd-grid
+// padding, shared decoder) against the float64 reference over the same prepared prompt; tap, patch,
+// prefixBatch against the naive recompute, and greedy generation against the reference's argmax chain.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Gpu, compareClose, rng } from '@mtv/kernels';
+import {
+  loadModel, loadReferenceModel, openCheckpoint, referenceForward, writeTinyVila,
+  type PreparedPrompt, type ReferenceModel, type RgbImage, type VisionLanguageModel,
+} from '../src/index.js';
+
+interface Case {
+  name: string;
+  write: (dir: string) => Promise<unknown>;
+  text: string;
+  sizes: Array<[number, number]>;
+  /** image tokens per image */
+  perImage: number;
+}
+
+const CASES: Case[] = [
+  {
+    name: 'vila mlp_downsample (5x5 grid padded to 6x6), resize, two images',
+    write: (dir) => writeTinyVila(dir, { seed: 3 }),
+    text: '<image>What is in the image? Answer: a cat\n<image>What is in the image? Answer:',
+    sizes: [[53, 31], [40, 40]],
+    perImage: 9,
+  },
+  {
+    name: 'vila mlp2x_gelu, pad',
+    write: (dir) => writeTinyVila(dir, { seed: 4, projector: 'mlp2x_gelu', imageAspectRatio: 'pad' }),
+    text: '<image>Describe the picture in one sentence.',
+    sizes: [[23, 47]],
+    perImage: 25,
+  },
+];
+
+function randomImage(seed: number, width: number, height: number): RgbImage {
+  const r = rng(seed);
+  return { width, height, data: Uint8Array.from({ length: width * height * 3 }, () => Math.floor(256 * r())), source: `random image ${seed}` };
+}
+
+function expectClose(got: ArrayLike<number>, ref: ArrayLike<number>, atol: number, rtol: number): void {
+  const r = compareClose(got, ref, atol, rtol);
+  expect(r.ok, r.message).toBe(true);
+}
+
+const argmax = (a: ArrayLike<number>): number => {
+  let best = 0;
+  for (let i = 1; i < a.length; i++) if (a[i]! > a[best]!) best = i;
+  return best;
+};
+
+let root: string;
+let gpu: Gpu;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'mtv-vila-runtime-'));
+  gpu = await Gpu.create();
+});
+
+afterAll(async () => {
+  gpu?.destroy();
+  await rm(root, { recursive: true, force: true });
+});
+
+describe.each(CASES)('$name: GPU vs the float64 reference', (c) => {
+  let m: VisionLanguageModel;
+  let ref: ReferenceModel;
+  let p: PreparedPrompt;
+
+  const reference = (ids: ArrayLike<number>, opts: { tap?: boolean; patch?: { values: Float64Array; mask: Uint8Array } } = {}): { logits: Float64Array; tap?: Float64Array } => {
+    const px = p.pixels!;
+    const out = referenceForward(ref, { inputIds: Array.from(ids), pixels: { data: Float64Array.from(px.data), shape: px.shape } }, { lastOnly: true, ...opts });
+    return { logits: out.logits, ...(out.tap ? { tap: out.tap } : {}) };
+  };
+
+  beforeAll(async () => {
+    const dir = join(root, c.name.replace(/\W+/g, '-'));
+    await c.write(dir);
+    m = await loadModel(dir, { gpu, weightDtype: 'f32' });
+    const ckpt = await openCheckpoint(dir);
+    ref = await loadReferenceModel(ckpt);
+    await ckpt.close();
+    p = await m.prepare({ text: c.text, images: c.sizes.map(([w, h], i) => randomImage(10 + i, w, h)) });
+  });
+
+  afterAll(async () => {
+    await m?.close();
+  });
+
+  it('the llama_3 template, a single BOS-led prompt, and one image-token id per feature row', () => {
+    expect(m.family.name).toBe('vila');
+    expect(p.imagePositions.map((q) => q.length)).toEqual(c.sizes.map(() => c.perImage));
+    const imageTokens = Array.from(p.ids).filter((id) => id === m.config.imageTokenIndex).length;
+    expect(imageTokens).toBe(c.sizes.length * c.perImage);
+    // the image-token id is outside the text vocabulary
+    expect(m.config.imageTokenIndex).toBe(m.config.text.vocabSize);
+    const text = m.tokenizer.decode(Array.from(p.ids).filter((id) => id !== m.config.imageTokenIndex), { skipSpecialTokens: false });
+    expect(text.startsWith('<|begin_of_text|><|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nYou are a helpful language')).toBe(true);
+    expect(text.endsWith('<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n')).toBe(true);
+    expect(p.pixels!.shape).toEqual([c.sizes.length, 3, 40, 40]);
+  });
+
+  it('logits, tap and patch at the last token', async () => {
+    const got = await m.forward(p, { tap: true });
+    const r = reference(p.ids, { tap: true });
+    expectClose(got.logits, r.logits, 1e-3, 1e-3);
+    expectClose(got.tap!, r.tap!, 1e-4, 1e-3);
+    const [L, H, D] = m.headShape;
+    const rv = rng(9);
+    const values = Float32Array.from({ length: L * H * D }, () => 2 * rv() - 1);
+    const mask = Uint8Array.from({ length: L * H }, (_, i) => (i % 3 === 0 ? 1 : 0));
+    const patched = await m.forward(p, { patch: { values, mask } });
+    expectClose(patched.logits, reference(p.ids, { patch: { values: Float64Array.from(values), mask } }).logits, 1e-3, 1e-3);
+    expect(compareClose(patched.logits, got.logits, 1e-3, 0).ok).toBe(false);
+  });
+
+  it('the image features matter: other pixels change the logits', async () => {
+    const got = await m.forward(p);
+    const px = p.pixels!;
+    const other = { ...p, pixels: { ...px, data: Float32Array.from(px.data, (v) => -v) } };
+    expect(compareClose((await m.forward(other)).logits, got.logits, 1e-3, 0).ok).toBe(false);
+  });
+
+  it('prefixBatch equals the naive recompute', async () => {
+    const [L, H] = m.headShape;
+    const tap = (await m.forward(p, { tap: true })).tap!;
+    const values = Float32Array.from(tap, (v, i) => v + Math.sin(i));
+    const r = rng(17);
+    const masks = Array.from({ length: 3 }, (_, b) => Uint8Array.from({ length: L * H }, () => (b === 0 ? 0 : r() < 0.4 ? 1 : 0)));
+    const batched = await m.prefixBatch(p, values, masks);
+    const V = m.config.text.vocabSize;
+    for (let b = 0; b < masks.length; b++) {
+      const naive = await m.forward(p, { patch: { values, mask: masks[b]! } });
+      expectClose(batched.subarray(b * V, (b + 1) * V), naive.logits, 1e-4, 1e-4);
+    }
+  });
+
+  it('greedy generation follows the reference argmax chain', async () => {
+    const out = await m.generate(p, { maxNewTokens: 3, stopTokens: [] });
+    const ids = Array.from(p.ids);
+    const want: number[] = [];
+    for (let k = 0; k < 3; k++) {
+      const next = argmax(reference(ids).logits.subarray(0, m.tokenizer.vocabSize));
+      want.push(next);
+      ids.push(next);
+    }
+    expect(out.ids).toEqual(want);
+  });
+});
