@@ -8,7 +8,7 @@ import type { TextConfig } from '../config/types.js';
 import type { RgbImage } from '../image/types.js';
 import type { TextTokenizer } from '../tokenizer/tokenizer.js';
 
-export type FamilyName = 'llava' | 'idefics3' | 'idefics2';
+export type FamilyName = 'llava' | 'idefics3' | 'idefics2' | 'vila';
 
 /** What every family's parsed config has: the shared decoder's config and the image token. */
 export interface ModelConfigBase {
@@ -81,12 +81,38 @@ export interface ReferenceTensors<C extends ModelConfigBase = ModelConfigBase> {
   tensors: ReadonlyMap<string, Float64Array>;
 }
 
+/** One sub-folder of a checkpoint split by component (VILA: llm/, vision_tower/, mm_projector/). */
+export interface ShardFolder {
+  /** Folder name relative to the checkpoint directory; it holds its own config.json and safetensors. */
+  folder: string;
+  /** Put before every tensor name of the folder's safetensors before canonicalName sees it. */
+  prefix: string;
+}
+
+/** A checkpoint laid out in sub-folders, as ModelFamily.shardPrefixes describes it. */
+export interface ShardLayout {
+  /** Names the checkpoint kind in layout errors (e.g. 'VILA checkpoint'). */
+  name: string;
+  folders: readonly ShardFolder[];
+  /** The folder holding tokenizer.json (and generation_config.json), when not the top directory. */
+  tokenizerFolder?: string;
+}
+
+/** A sub-folder's config.json as read by the checkpoint, by folder name (for ModelFamily.parseConfig). */
+export type ShardConfigs = ReadonlyMap<string, { json: unknown; file: string }>;
+
 export interface ModelFamily<C extends ModelConfigBase = ModelConfigBase, VisionWeights = unknown> {
   readonly name: FamilyName;
   /** config.json `model_type` values and `architectures` entries this family loads. */
   readonly modelTypes: readonly string[];
   readonly architectures: readonly string[];
-  parseConfig(json: unknown, file: string): C;
+  /** `shards`: each sub-folder's config.json, for families with shardPrefixes (read by Checkpoint.open). */
+  parseConfig(json: unknown, file: string, shards?: ShardConfigs): C;
+  /**
+   * Optional: the checkpoint's tensors live in sub-folders (each with config.json and safetensors), not
+   * beside config.json; Checkpoint.open reads each folder and prefixes its tensor names.
+   */
+  shardPrefixes?(dir: string, configJson: unknown): ShardLayout;
   /** Canonical name of an on-disk tensor name (text weights under `model.language_model.`, `lm_head.weight`), or null when foreign. */
   canonicalName(diskName: string): string | null;
   /** The on-disk name we write for a canonical name (the family's published naming). */

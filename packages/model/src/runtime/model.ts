@@ -76,7 +76,7 @@ export class VisionLanguageModel {
     const checkpoint = await openCheckpoint(dir);
     const gpu = opts.gpu ?? (await Gpu.create());
     try {
-      const tokenizer = await loadTokenizer(dir);
+      const tokenizer = await loadTokenizer(checkpoint.tokenizerDir);
       const processor = await checkpoint.family.loadProcessor(dir, checkpoint.config, tokenizer);
       const weights = await uploadWeights(gpu, checkpoint, opts.weightDtype ?? 'f16');
       if (opts.maxPrefillChunk !== undefined && (!Number.isInteger(opts.maxPrefillChunk) || opts.maxPrefillChunk < 1)) {
