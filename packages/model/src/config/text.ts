@@ -12,24 +12,41 @@ const TEXT_DEFAULTS: Record<TextModelType, { vocab_size: number; intermediate_si
   mistral: { vocab_size: 32000, intermediate_size: 14336, max_position_embeddings: 4096 * 32, bos: 1, eos: 2, kv: 8 },
 };
 
-/** rope_theta and rope type from the v5 `rope_parameters`, or the v4 `rope_theta` + `rope_scaling`. */
-function parseRope(f: Fields): RopeConfig {
+/**
+ * rope_theta and rope type from the v5 `rope_parameters`, or the v4 `rope_theta` + `rope_scaling`.
+ * With `mrope` (Qwen2-VL only), type "mrope" is read as "default" (as Qwen2VLConfig rewrites it)
+ * and `mrope_section` is kept; every other family refuses both by name.
+ */
+function parseRope(f: Fields, mrope: boolean): RopeConfig {
   const params = f.sub('rope_parameters');
   const scaling = f.sub('rope_scaling');
   const theta = params?.has('rope_theta') ? params.num('rope_theta', 10000) : f.num('rope_theta', 10000);
   const src = params ?? scaling;
   if (!src) return { theta, type: 'default', factor: 1 };
   const typeKey = src.has('rope_type') ? 'rope_type' : 'type';
-  const raw = src.str(typeKey, 'default');
+  let raw = src.str(typeKey, 'default');
+  if (raw === 'mrope') {
+    if (!mrope) src.fail(typeKey, 'rope type "mrope" (multimodal RoPE) is only supported for Qwen2-VL / Qwen2.5-VL');
+    raw = 'default';
+  }
   if (raw !== 'default' && raw !== 'linear') src.fail(typeKey, `rope type ${JSON.stringify(raw)} is not supported (supported: default, linear)`);
   const type = raw as RopeConfig['type'];
   const factor = type === 'linear' && src.has('factor') ? src.num('factor', 1) : type === 'linear' ? NaN : 1;
   if (!(factor > 0)) src.fail('factor', `linear rope scaling needs a positive factor, got ${JSON.stringify(src.obj['factor'])}`);
+  if (src.has('mrope_section')) {
+    if (!mrope) src.fail('mrope_section', 'multimodal RoPE sections are only supported for Qwen2-VL / Qwen2.5-VL');
+    if (type !== 'default') src.fail('mrope_section', `multimodal RoPE with rope type ${JSON.stringify(type)} is not supported (only default)`);
+    const sec = src.obj['mrope_section'] as unknown[];
+    if (!Array.isArray(sec) || sec.length !== 3 || !sec.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= 0)) {
+      src.fail('mrope_section', `expected three non-negative integers [temporal, height, width], got ${JSON.stringify(sec)}`);
+    }
+    return { theta, type, factor, mropeSection: [sec[0] as number, sec[1] as number, sec[2] as number] };
+  }
   return { theta, type, factor };
 }
 
 /** A decoder text_config; `tie` is its own tie_word_embeddings (families also read a top-level one). */
-export function parseTextConfig(f: Fields, modelTypes: readonly TextModelType[] = ['llama', 'qwen2'], defaultType: TextModelType = 'llama'): TextConfig & { tie: boolean } {
+export function parseTextConfig(f: Fields, modelTypes: readonly TextModelType[] = ['llama', 'qwen2'], defaultType: TextModelType = 'llama', opts: { mrope?: boolean } = {}): TextConfig & { tie: boolean } {
   const modelType = f.oneOf<TextModelType>('model_type', defaultType, modelTypes);
   const d = TEXT_DEFAULTS[modelType];
   const hiddenSize = f.positive('hidden_size', 4096);
@@ -45,6 +62,10 @@ export function parseTextConfig(f: Fields, modelTypes: readonly TextModelType[] 
   // longer than the window (where the two differ), so the window is kept, never ignored.
   const slidingWindow = modelType === 'mistral' ? (f.obj['sliding_window'] === null ? null : f.positive('sliding_window', 4096)) : null;
   const attentionBias = modelType === 'llama' && f.bool('attention_bias', false);
+  const rope = parseRope(f, opts.mrope ?? false);
+  if (rope.mropeSection && rope.mropeSection.reduce((a, b) => a + b, 0) !== headDim / 2) {
+    (f.sub('rope_parameters') ?? f.sub('rope_scaling') ?? f).fail('mrope_section', `[${rope.mropeSection.join(', ')}] must sum to head_dim / 2 = ${headDim / 2}`);
+  }
   return {
     modelType,
     vocabSize: f.positive('vocab_size', d.vocab_size),
@@ -56,7 +77,7 @@ export function parseTextConfig(f: Fields, modelTypes: readonly TextModelType[] 
     headDim,
     hiddenAct: f.oneOf('hidden_act', 'silu', ACTIVATIONS),
     rmsNormEps: f.num('rms_norm_eps', 1e-6),
-    rope: parseRope(f),
+    rope,
     maxPositionEmbeddings: f.positive('max_position_embeddings', d.max_position_embeddings),
     qkvBias: modelType === 'qwen2' || attentionBias,
     oBias: attentionBias,

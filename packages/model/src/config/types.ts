@@ -34,6 +34,12 @@ export interface RopeConfig {
   /** `default`: angle = p * inv_freq. `linear`: positions divided by `factor`. */
   type: 'default' | 'linear';
   factor: number;
+  /**
+   * Qwen2-VL's multimodal RoPE (rope_scaling.mrope_section): frequency i of the first `t` takes the
+   * temporal position, the next `h` the height, the last `w` the width; sums to head_dim / 2.
+   * Absent for every other decoder (one position per token).
+   */
+  mropeSection?: readonly [t: number, h: number, w: number];
 }
 
 export interface TextConfig {

@@ -4,3 +4,4 @@ export * from './llava/index.js';
 export * from './idefics3/index.js';
 export * from './idefics2/index.js';
 export * from './vila/index.js';
+export * from './qwen2-vl/index.js';

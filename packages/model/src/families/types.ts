@@ -8,7 +8,7 @@ import type { TextConfig } from '../config/types.js';
 import type { RgbImage } from '../image/types.js';
 import type { TextTokenizer } from '../tokenizer/tokenizer.js';
 
-export type FamilyName = 'llava' | 'idefics3' | 'idefics2' | 'vila';
+export type FamilyName = 'llava' | 'idefics3' | 'idefics2' | 'qwen2_vl' | 'vila' | 'llava_next' | 'llava_onevision';
 
 /** What every family's parsed config has: the shared decoder's config and the image token. */
 export interface ModelConfigBase {
@@ -39,6 +39,16 @@ export interface PixelBatch {
   data: Float32Array;
   shape: [n: number, channels: number, height: number, width: number];
   mask?: Uint8Array;
+  /**
+   * Qwen2-VL: image_grid_thw, (t, h, w) patches per image. The batch is then the processor's
+   * flattened patches, one "tile" per patch: [sum of t*h*w, channels * temporal_patch, patch, patch].
+   */
+  grids?: ReadonlyArray<readonly [t: number, h: number, w: number]>;
+  /**
+   * Anyres families (LLaVA-NeXT / OneVision): per image in order, its original size (transformers'
+   * image_sizes) and how many of the n tiles are its own (the base crop first).
+   */
+  images?: ReadonlyArray<{ height: number; width: number; tiles: number }>;
 }
 
 /** A prompt ready for the model: token ids with images expanded, and the pixel values. */
@@ -48,6 +58,11 @@ export interface PreparedPrompt {
   imagePositions: number[][];
   /** The pixels of every image in the prompt, or null without images. */
   pixels: PixelBatch | null;
+  /**
+   * Multimodal RoPE positions [3, T] (temporal, height, width rows; Qwen2-VL's get_rope_index), for
+   * decoders with rope mrope_section. Absent: token t is at position t.
+   */
+  ropePositions?: Int32Array;
 }
 
 export type ImageInput = RgbImage | Uint8Array | string;
@@ -123,5 +138,7 @@ export interface ModelFamily<C extends ModelConfigBase = ModelConfigBase, Vision
   /** Image features [number of image tokens, text hidden] on the device, in image-token order. */
   imageFeatures(rec: Recorder, weights: VisionWeights, config: C, pixels: PixelBatch): Promise<Tensor>;
   /** The same features in float64 [image tokens, text hidden]. */
-  referenceImageFeatures(model: ReferenceTensors<C>, pixels: { data: Float64Array; shape: PixelBatch['shape']; mask?: Uint8Array }): Float64Array;
+  referenceImageFeatures(model: ReferenceTensors<C>, pixels: { data: Float64Array; shape: PixelBatch['shape']; mask?: Uint8Array; grids?: PixelBatch['grids']; images?: PixelBatch['images'] }): Float64Array;
+  /** Multimodal RoPE positions [3, ids.length] of a prompt whose images have these grids (families whose decoder has mrope_section). */
+  ropePositions?(config: C, ids: ArrayLike<number>, grids: NonNullable<PixelBatch['grids']>): Int32Array;
 }

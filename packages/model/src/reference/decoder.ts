@@ -16,6 +16,8 @@ export interface DecoderOptions {
   patch?: ReferencePatch;
   /** Logits for the last position only (default: every position). */
   lastOnly?: boolean;
+  /** Multimodal RoPE positions [3, n] (text config with mrope_section); default: token t at position t. */
+  ropePositions?: ArrayLike<number>;
 }
 
 export interface DecoderOutput {
@@ -35,6 +37,31 @@ export function applyRope(x: Float64Array, n: number, heads: number, d: number, 
   for (let p = 0; p < n; p++) {
     for (let i = 0; i < half; i++) {
       const angle = p * positionScale * theta ** ((-2 * i) / d);
+      const cos = Math.cos(angle);
+      const sin = Math.sin(angle);
+      for (let h = 0; h < heads; h++) {
+        const base = (p * heads + h) * d;
+        const a = x[base + i]!;
+        const b = x[base + i + half]!;
+        x[base + i] = a * cos - b * sin;
+        x[base + i + half] = b * cos + a * sin;
+      }
+    }
+  }
+}
+
+/**
+ * M-RoPE (Qwen2-VL apply_multimodal_rotary_pos_emb) on q or k [n, heads, d] in place: frequency i
+ * rotates by positions[row(i) * n + p] * theta^(-2i/d), row(i) = 0 (temporal) for i < section[0],
+ * 1 (height) for the next section[1], 2 (width) for the rest.
+ */
+export function applyMultimodalRope(x: Float64Array, n: number, heads: number, d: number, theta: number, section: readonly [number, number, number], positions: ArrayLike<number>): void {
+  const half = d / 2;
+  if (positions.length !== 3 * n) throw new Error(`reference decoder: M-RoPE positions have ${positions.length} entries, expected [3, ${n}]`);
+  for (let p = 0; p < n; p++) {
+    for (let i = 0; i < half; i++) {
+      const row = i < section[0] ? 0 : i < section[0] + section[1] ? 1 : 2;
+      const angle = positions[row * n + p]! * theta ** ((-2 * i) / d);
       const cos = Math.cos(angle);
       const sin = Math.sin(angle);
       for (let h = 0; h < heads; h++) {
@@ -90,8 +117,14 @@ export function referenceDecoder(model: ReferenceModel, embeds: Float64Array, n:
     const q = linear(x, n, w('self_attn.q_proj.weight'), nH * d, b('self_attn.q_proj.bias'));
     const k = linear(x, n, w('self_attn.k_proj.weight'), nKV * d, b('self_attn.k_proj.bias'));
     const v = linear(x, n, w('self_attn.v_proj.weight'), nKV * d, b('self_attn.v_proj.bias'));
-    applyRope(q, n, nH, d, t.rope.theta, positionScale);
-    applyRope(k, n, nKV, d, t.rope.theta, positionScale);
+    if (opts.ropePositions) {
+      if (!t.rope.mropeSection) throw new Error('reference decoder: M-RoPE positions were given but the text config has no rope mrope_section');
+      applyMultimodalRope(q, n, nH, d, t.rope.theta, t.rope.mropeSection, opts.ropePositions);
+      applyMultimodalRope(k, n, nKV, d, t.rope.theta, t.rope.mropeSection, opts.ropePositions);
+    } else {
+      applyRope(q, n, nH, d, t.rope.theta, positionScale);
+      applyRope(k, n, nKV, d, t.rope.theta, positionScale);
+    }
     const heads = attention(q, k, v, n, nH, nKV, d);
 
     // MTV: the o_proj input at the last position, head hh at columns [hh*d, (hh+1)*d).

@@ -10,6 +10,10 @@ export interface ReferencePixels {
   data: Float64Array;
   shape: PixelBatch['shape'];
   mask?: Uint8Array;
+  /** Qwen2-VL: image_grid_thw of the flattened patches. */
+  grids?: PixelBatch['grids'];
+  /** Anyres families (LLaVA-NeXT / OneVision): each image's original size and tile count. */
+  images?: PixelBatch['images'];
 }
 
 export interface ReferenceInputs {
@@ -19,6 +23,12 @@ export interface ReferenceInputs {
   pixels?: ReferencePixels;
   /** LLaVA shorthand: one normalised image per image run, each [channels, imageSize, imageSize]. */
   images?: readonly Float64Array[];
+  /**
+   * Multimodal RoPE positions [3, T] (Qwen2-VL). Default for a decoder with mrope_section: the
+   * family's own rule (get_rope_index over inputIds and the pixel grids), as transformers recomputes
+   * them from the whole sequence when there is no cache.
+   */
+  ropePositions?: ArrayLike<number>;
 }
 
 function pixelsOf(model: ReferenceModel, inputs: ReferenceInputs): ReferencePixels | null {
@@ -67,5 +77,10 @@ export function referenceEmbeddings(model: ReferenceModel, inputs: ReferenceInpu
 /** Logits (every position, or the last with lastOnly), plus the tap when asked. */
 export function referenceForward(model: ReferenceModel, inputs: ReferenceInputs, opts: DecoderOptions = {}): DecoderOutput {
   if (inputs.inputIds.length === 0) throw new Error('reference: empty input');
-  return referenceDecoder(model, referenceEmbeddings(model, inputs), inputs.inputIds.length, opts);
+  let ropePositions = inputs.ropePositions;
+  const family = familyOf(model.config);
+  if (!ropePositions && model.config.text.rope.mropeSection && family.ropePositions) {
+    ropePositions = family.ropePositions(model.config, inputs.inputIds, inputs.pixels?.grids ?? []);
+  }
+  return referenceDecoder(model, referenceEmbeddings(model, inputs), inputs.inputIds.length, { ...opts, ...(ropePositions ? { ropePositions } : {}) });
 }

@@ -1,6 +1,6 @@
 // The decoder (Llama / Qwen2) on the GPU: one pass over Tn new tokens per row, appending to the
 // KV cache, with optional head-tap and head-patch in the attention epilogue (DESIGN.md section 5).
-import { add, attention, binary, embedding, kvAppend, matmul, rmsnorm, rope, ropeInvFreq, type Recorder, type Tensor } from '@mtv/kernels';
+import { add, attention, binary, embedding, kvAppend, matmul, rmsnorm, rope, ropeAt, ropeInvFreq, type Recorder, type Tensor } from '@mtv/kernels';
 import type { RopeConfig } from '../config/index.js';
 import type { KvCache } from './kv-cache.js';
 import { activation, linear, temp } from './layers.js';
@@ -33,6 +33,13 @@ export interface DecoderPass {
   patch?: PassPatch;
   /** Which query tokens of each row get logits (default: the last). */
   logitPositions?: readonly number[];
+  /**
+   * Multimodal RoPE (text config with mrope_section): the (temporal, height, width) positions of this
+   * pass's tokens [3, Tn], the same for every row. Absent: token t is at P + cache length + t.
+   */
+  ropePositions?: ArrayLike<number>;
+  /** Added to every position when ropePositions is absent (Qwen2-VL's rope delta while decoding). Default 0. */
+  positionOffset?: number;
 }
 
 /** Logits [B * nLogitPositions, V] after running every layer; advances cache.length by Tn. */
@@ -49,10 +56,12 @@ export async function decoderPass(rec: Recorder, w: ModelWeights, pass: DecoderP
   const Hq = tc.numHeads;
   const Hkv = tc.numKvHeads;
   const L = tc.numLayers;
-  const pos0 = P + start;
+  const pos0 = P + start + (pass.positionOffset ?? 0);
   // Default RoPE uses the kernel's per-device cached frequency table; only scaled variants pass
   // their own frequencies.
   const ropeOpts = tc.rope.type === 'default' ? { pos0, theta: tc.rope.theta } : { pos0, theta: tc.rope.theta, invFreq: invFreqOf(tc.rope, D) };
+  const mrope = pass.ropePositions ? temp(rec, multimodalRopeTable(rec, tc.rope, pass.ropePositions, Tn, D)) : null;
+  const rotate = async (t: Tensor): Promise<Tensor> => (mrope ? ropeAt(rec, t, mrope, ropeOpts) : rope(rec, t, ropeOpts));
   let x = pass.x;
   for (let l = 0; l < L; l++) {
     const W = w.text.layers[l]!;
@@ -60,8 +69,8 @@ export async function decoderPass(rec: Recorder, w: ModelWeights, pass: DecoderP
     const q = await linear(rec, h, W.q, W.qb);
     const k = await linear(rec, h, W.k, W.kb);
     const v = await linear(rec, h, W.v, W.vb);
-    const qr = temp(rec, await rope(rec, q.reshape([B, Tn, Hq, D]), ropeOpts));
-    const kr = temp(rec, await rope(rec, k.reshape([B, Tn, Hkv, D]), ropeOpts));
+    const qr = temp(rec, await rotate(q.reshape([B, Tn, Hq, D])));
+    const kr = temp(rec, await rotate(k.reshape([B, Tn, Hkv, D])));
     await kvAppend(rec, kr, cache.k[l]!, start);
     await kvAppend(rec, v.reshape([B, Tn, Hkv, D]), cache.v[l]!, start);
     const o = temp(rec, await attention(rec, {
@@ -92,6 +101,27 @@ export async function decoderPass(rec: Recorder, w: ModelWeights, pass: DecoderP
   const last = temp(rec, await embedding(rec, x.reshape([B * Tn, H]), rowsIdx));
   const normed = temp(rec, await rmsnorm(rec, last, w.text.norm, tc.rmsNormEps));
   return matmul(rec, normed, w.text.lmHead);
+}
+
+/**
+ * Qwen2-VL's M-RoPE as a position per (token, frequency) [Tn, D/2] u32: frequency i of the first
+ * mrope_section[0] takes the temporal row of `positions` [3, Tn], the next mrope_section[1] the height
+ * row, the rest the width row (apply_multimodal_rotary_pos_emb, on both halves of the head).
+ */
+function multimodalRopeTable(rec: Recorder, r: RopeConfig, positions: ArrayLike<number>, Tn: number, D: number): Tensor {
+  const sec = r.mropeSection;
+  if (!sec) throw new Error('decoder: M-RoPE positions were given but the text config has no rope mrope_section');
+  if (positions.length !== 3 * Tn) throw new Error(`decoder: M-RoPE positions have ${positions.length} entries; [3, ${Tn}] needs ${3 * Tn}`);
+  const half = D / 2;
+  const table = new Uint32Array(Tn * half);
+  for (let t = 0; t < Tn; t++)
+    for (let i = 0; i < half; i++) {
+      const row = i < sec[0] ? 0 : i < sec[0] + sec[1] ? 1 : 2;
+      const p = positions[row * Tn + t]!;
+      if (!Number.isInteger(p) || p < 0) throw new Error(`decoder: M-RoPE position ${p} (row ${row}, token ${t}) must be a non-negative integer`);
+      table[t * half + i] = p;
+    }
+  return rec.gpu.upload(table, [Tn, half], 'u32', { label: 'mrope positions' });
 }
 
 /** The first P entries of a one-row cache [1, Smax, Hkv, D] as [P, Hkv, D]. */

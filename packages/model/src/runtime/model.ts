@@ -183,7 +183,7 @@ export class VisionLanguageModel {
         const f = await this.features(rec, p);
         if (f) temp(rec, f); // released with this recorder's other temporaries
         const x = await this.embed(rec, p, f, 0, T);
-        return await decoderPass(rec, this.weights, { x, rows: 1, tokens: T, cache, ...passHeads(last, T - 1) });
+        return await decoderPass(rec, this.weights, { x, rows: 1, tokens: T, cache, ...passHeads(last, T - 1), ...ropeSlice(p, 0, T) });
       }
       // The features outlive the chunks' recorders: computed once, released at the end.
       const fr = this.gpu.recorder('image features');
@@ -196,11 +196,11 @@ export class VisionLanguageModel {
           feats = null;
           if (f) temp(rec, f);
           const x = await this.embed(rec, p, f, start, n);
-          return await decoderPass(rec, this.weights, { x, rows: 1, tokens: n, cache, ...passHeads(last, n - 1) });
+          return await decoderPass(rec, this.weights, { x, rows: 1, tokens: n, cache, ...passHeads(last, n - 1), ...ropeSlice(p, start, n) });
         }
         const r = this.gpu.recorder('prefill chunk');
         const x = await this.embed(r, p, feats, start, n);
-        temp(r, await decoderPass(r, this.weights, { x, rows: 1, tokens: n, cache }));
+        temp(r, await decoderPass(r, this.weights, { x, rows: 1, tokens: n, cache, ...ropeSlice(p, start, n) }));
         await r.submit();
       }
     } finally {
@@ -282,7 +282,7 @@ export class VisionLanguageModel {
       temp(rec, await this.prefill(rec, p, T - 1, prefix));
       const xb = temp(rec, await embedding(rec, this.weights.text.embed, new Int32Array(B).fill(last)));
       const patch: PassPatch = { values: temp(rec, this.headsTensor(values)), mask: temp(rec, this.masksTensor(masks)), positions: [0] };
-      const logits = temp(rec, await decoderPass(rec, this.weights, { x: xb, rows: B, tokens: 1, cache: rows, prefix, patch }));
+      const logits = temp(rec, await decoderPass(rec, this.weights, { x: xb, rows: B, tokens: 1, cache: rows, prefix, patch, ...ropeSlice(p, T - 1, 1) }));
       let out: Promise<unknown>;
       if (opts.target !== undefined) {
         const rowsIdx = Array.from({ length: B }, (_, b) => b);
@@ -318,6 +318,8 @@ export class VisionLanguageModel {
       }
       const patchAt = (pos: number): PassPatch | undefined => (values && mask ? { values, mask, positions: [pos] } : undefined);
       let logits = temp(rec, await this.prefill(rec, p, T, cache, values && mask ? { patch: { values, mask } } : {}));
+      // M-RoPE: generated tokens continue at cache position + rope delta (transformers' rope_deltas).
+      const positionOffset = p.ropePositions ? ropeDeltaOf(p) : 0;
       // Padded vocabulary rows (e.g. llava-1.5's 32064 rows for 32002 tokens) have no token to
       // decode; the argmax runs over the tokenizer's ids only (a view of the first columns).
       const V = this.config.text.vocabSize;
@@ -347,7 +349,7 @@ export class VisionLanguageModel {
         if (step === maxNew - 1) break;
         rec = this.gpu.recorder('decode');
         const x = temp(rec, await embedding(rec, this.weights.text.embed, [id]));
-        logits = temp(rec, await decoderPass(rec, this.weights, { x, rows: 1, tokens: 1, cache, ...optPatch(patchAt(0)) }));
+        logits = temp(rec, await decoderPass(rec, this.weights, { x, rows: 1, tokens: 1, cache, ...optPatch(patchAt(0)), ...(positionOffset !== 0 ? { positionOffset } : {}) }));
       }
       return { ids: out, text: this.tokenizer.decode(out, { skipSpecialTokens: true }), finish };
     } finally {
@@ -371,7 +373,7 @@ export class VisionLanguageModel {
       const ids = new Int32Array(p.ids.length + generated.length);
       ids.set(p.ids);
       ids.set(generated, p.ids.length);
-      const { logits, tap } = await this.forward({ ids, imagePositions: p.imagePositions, pixels: p.pixels }, { tap: true, ...(patch ? { patch } : {}) });
+      const { logits, tap } = await this.forward({ ids, imagePositions: p.imagePositions, pixels: p.pixels, ...(p.ropePositions ? { ropePositions: extendRopePositions(p, generated.length) } : {}) }, { tap: true, ...(patch ? { patch } : {}) });
       const index = firstNonFiniteOf(logits, nTok);
       if (index >= 0) what = `generation step ${step}: logit ${index} (and maybe others) is not finite`;
       const [L, Hq, D] = this.headShape;
@@ -404,6 +406,37 @@ export class VisionLanguageModel {
 }
 
 const optPatch = (p: PassPatch | undefined): { patch?: PassPatch } => (p ? { patch: p } : {});
+
+/** The M-RoPE positions [3, n] of prompt tokens [start, start + n), when the prompt has them. */
+function ropeSlice(p: PreparedPrompt, start: number, n: number): { ropePositions?: Int32Array } {
+  const r = p.ropePositions;
+  if (!r) return {};
+  const T = p.ids.length;
+  if (r.length !== 3 * T) throw new Error(`prompt has ${T} tokens but ${r.length} M-RoPE positions; [3, ${T}] needs ${3 * T}`);
+  const out = new Int32Array(3 * n);
+  for (let row = 0; row < 3; row++) out.set(r.subarray(row * T + start, row * T + start + n), row * n);
+  return { ropePositions: out };
+}
+
+/** transformers' rope_deltas: the largest M-RoPE position + 1 - T. */
+function ropeDeltaOf(p: PreparedPrompt): number {
+  let max = -1;
+  for (const v of p.ropePositions!) max = Math.max(max, v);
+  return max + 1 - p.ids.length;
+}
+
+/** The prompt's M-RoPE positions followed by `k` generated tokens at max + 1, max + 2, ... on every row. */
+function extendRopePositions(p: PreparedPrompt, k: number): Int32Array {
+  const T = p.ids.length;
+  const r = p.ropePositions!;
+  const start = T + ropeDeltaOf(p);
+  const out = new Int32Array(3 * (T + k));
+  for (let row = 0; row < 3; row++) {
+    out.set(r.subarray(row * T, (row + 1) * T), row * (T + k));
+    for (let j = 0; j < k; j++) out[row * (T + k) + T + j] = start + j;
+  }
+  return out;
+}
 
 /** The tap and patch of a prefill's final pass, at query index `at` of that pass. */
 function passHeads(last: { tap?: Tensor; patch?: { values: Tensor; mask: Tensor } }, at: number): { tap?: PassTap; patch?: PassPatch } {
