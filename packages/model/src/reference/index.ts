@@ -1,4 +1,4 @@
 export { activate, layerNorm, linear, rmsNorm, softmaxInPlace } from './math.js';
 export { loadReferenceModel, optionalWeight, weight, type ReferenceModel } from './model.js';
-export { applyRope, referenceDecoder, type DecoderOptions, type DecoderOutput, type ReferencePatch } from './decoder.js';
+export { applyMultimodalRope, applyRope, referenceDecoder, type DecoderOptions, type DecoderOutput, type ReferencePatch } from './decoder.js';
 export { referenceEmbeddings, referenceForward, type ReferenceInputs, type ReferencePixels } from './forward.js';
