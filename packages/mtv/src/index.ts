@@ -9,6 +9,7 @@ export * from './artifact/index.js';
 export * from './pipeline/index.js';
 export * from './extract/index.js';
 export * from './rollouts/index.js';
+export * from './locators/index.js';
 export * from './apply/index.js';
 export * from './evaluate/index.js';
 export * from './cli/index.js';

@@ -3,6 +3,7 @@
 import type { GenerateResult, HeadPatch, VisionLanguageModel, PreparedPrompt } from '@mtv/model';
 import type { MtvArtifact } from '../artifact/types.js';
 import { PipelineError } from '../pipeline/prompts.js';
+import { stvValues } from '../locators/stv.js';
 
 export interface TaskVector {
   /** Mean activations [layers, heads, headDim]. */
@@ -19,10 +20,16 @@ export interface ApplyOptions {
   readonly stopTokens?: readonly number[];
 }
 
-/** The task vector of an artifact; refuses one without located heads. */
+/**
+ * The task vector of an artifact; refuses one without located heads. For an STV artifact the patch
+ * values are the means with each location's chosen bank centre in place of its mean.
+ */
 export function taskVector(a: MtvArtifact, file = 'artifact'): TaskVector {
   if (!a.heads) throw new PipelineError(`${file}: has no heads (run \`mtv locate\` first)`);
-  return { means: a.sums.means(), heads: a.heads };
+  const means = a.sums.means();
+  const bank = a.locator?.bank;
+  if (!bank) return { means, heads: a.heads };
+  return { means: stvValues(means, a.locator!.locations, bank.centres, bank.clusters, bank.choice, a.sums.shape[2]), heads: a.heads };
 }
 
 /** Checks the vector against the model's [layers, heads, headDim] and returns the patch. */

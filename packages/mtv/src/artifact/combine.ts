@@ -23,6 +23,7 @@ function withHeads(base: MtvArtifact, sums: ActivationSums, runs: readonly RunRe
     sums,
     logits: from?.logits ?? null,
     heads: from?.heads ?? null,
+    ...(from?.heads && from.locator ? { locator: from.locator } : {}),
     provenance: { ...base.provenance, runs, heads: from?.heads ? 'inherited' : 'none' },
   };
 }

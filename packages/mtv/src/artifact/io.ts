@@ -4,13 +4,17 @@
 //   sumsq  F64 [L, H, D]
 //   logits F32 [L, H]      optional
 //   heads  U8  [L, H]      optional, 0/1
+//   locations I32 [K]      optional (written by every locator), the ones of `heads`
+//   bank   F32 [K, C, D]   stv only: C k-means centres per location
+//   choice I32 [K]         stv only: the chosen centre per location
 // __metadata__ (strings only): format = "mtv-artifact", version = "1", shape = "[L,H,D]",
-// count = "<taps>", provenance = JSON of MtvProvenance.
+// count = "<taps>", provenance = JSON of MtvProvenance, locator = "reinforce|sensitivity|stv|random"
+// (absent on older artifacts: REINFORCE).
 import { readFileSync } from 'node:fs';
 import { SafetensorsError, SafetensorsFile, writeSafetensors, type TensorInput } from '@mtv/model';
 import { ActivationSums, type SumsShape } from '../activations/sums.js';
 import { withAtomicFile } from '../io/output-path.js';
-import { ArtifactError, type MtvArtifact, type MtvProvenance } from './types.js';
+import { ArtifactError, type ArtifactLocator, type MtvArtifact, type MtvProvenance } from './types.js';
 
 export const ARTIFACT_FORMAT = 'mtv-artifact';
 export const ARTIFACT_VERSION = '1';
@@ -42,6 +46,30 @@ export function checkArtifact(file: string, a: MtvArtifact): void {
   finite('sumsq', a.sums.sumSq, D);
   finite('means', a.sums.means(), D);
   if (a.logits) finite('logits', a.logits, 1);
+  if (a.locator) checkLocator(file, a, L, H, D);
+}
+
+function checkLocator(file: string, a: MtvArtifact, L: number, H: number, D: number): void {
+  const loc = a.locator!;
+  if (!a.heads) throw new ArtifactError(file, `locator '${loc.kind}' is recorded but the artifact has no heads mask`);
+  const fromMask = Array.from(a.heads).flatMap((v, i) => (v ? [i] : []));
+  if (fromMask.length !== loc.locations.length || fromMask.some((v, i) => v !== loc.locations[i])) {
+    throw new ArtifactError(file, `tensor 'locations' [${Array.from(loc.locations).join(', ')}] disagrees with the heads mask's ones [${fromMask.join(', ')}]`);
+  }
+  const bad = loc.locations.findIndex((v) => !(v >= 0 && v < L * H));
+  if (bad >= 0) throw new ArtifactError(file, `location ${loc.locations[bad]} is outside layers x heads = ${L} x ${H}`);
+  if ((loc.kind === 'stv') !== (loc.bank !== null)) throw new ArtifactError(file, `locator '${loc.kind}' ${loc.bank ? 'must not carry' : 'needs'} a bank of centres`);
+  if (loc.bank) {
+    const { clusters: C, centres, choice } = loc.bank;
+    const K = loc.locations.length;
+    if (!Number.isInteger(C) || C <= 0) throw new ArtifactError(file, `bank clusters ${C} is not a positive integer`);
+    if (centres.length !== K * C * D) throw new ArtifactError(file, `tensor 'bank' has ${centres.length} values; locations x clusters x headDim = ${K} x ${C} x ${D} = ${K * C * D}`);
+    if (choice.length !== K) throw new ArtifactError(file, `tensor 'choice' has ${choice.length} entries for ${K} locations`);
+    const c = choice.findIndex((v) => !(v >= 0 && v < C));
+    if (c >= 0) throw new ArtifactError(file, `chosen centre ${choice[c]} of location ${loc.locations[c]} is outside [0, ${C})`);
+    const f = centres.findIndex((v) => !Number.isFinite(v));
+    if (f >= 0) throw new ArtifactError(file, `tensor 'bank' has the non-finite value ${centres[f]} at index ${f}`);
+  }
 }
 
 export async function writeArtifact(file: string, a: MtvArtifact): Promise<void> {
@@ -54,6 +82,15 @@ export async function writeArtifact(file: string, a: MtvArtifact): Promise<void>
   };
   if (a.logits) tensors.logits = { dtype: 'F32', shape: [L, H], data: a.logits };
   if (a.heads) tensors.heads = { dtype: 'U8', shape: [L, H], data: a.heads };
+  const loc = a.locator ?? null;
+  if (loc) {
+    // safetensors refuses zero-sized tensors in some readers; K >= 1 whenever heads are located.
+    tensors.locations = { dtype: 'I32', shape: [loc.locations.length], data: loc.locations };
+    if (loc.bank) {
+      tensors.bank = { dtype: 'F32', shape: [loc.locations.length, loc.bank.clusters, D], data: loc.bank.centres };
+      tensors.choice = { dtype: 'I32', shape: [loc.locations.length], data: loc.bank.choice };
+    }
+  }
   // Atomic: a temp file in the same directory renamed over `file`, so a failed write never leaves a
   // half-written artifact or destroys the previous one (issue 11 item 4).
   await withAtomicFile(file, (tmp) => writeSafetensors(tmp, tensors, {
@@ -62,6 +99,7 @@ export async function writeArtifact(file: string, a: MtvArtifact): Promise<void>
     shape: JSON.stringify([L, H, D]),
     count: String(a.sums.count),
     provenance: JSON.stringify(a.provenance),
+    ...(loc ? { locator: loc.kind } : {}),
   }));
 }
 
@@ -91,6 +129,30 @@ function parseMeta(file: string, meta: Readonly<Record<string, string>> | null):
     throw new ArtifactError(file, '__metadata__.provenance lacks modelId, modelHash, runs or heads');
   }
   return { shape: shape as unknown as SumsShape, count, provenance: p as MtvProvenance };
+}
+
+const LOCATOR_NAMES = ['reinforce', 'sensitivity', 'stv', 'random'] as const;
+
+async function readLocator(file: string, st: SafetensorsFile, D: number, want: (name: string, dtype: string, s: number[]) => void): Promise<ArtifactLocator | null> {
+  const kind = st.metadata?.locator;
+  if (kind === undefined) {
+    if (st.has('bank') || st.has('locations')) throw new ArtifactError(file, `has tensor '${st.has('bank') ? 'bank' : 'locations'}' but no __metadata__.locator`);
+    return null;
+  }
+  if (!(LOCATOR_NAMES as readonly string[]).includes(kind)) throw new ArtifactError(file, `__metadata__.locator ${JSON.stringify(kind)} is not one of ${LOCATOR_NAMES.join(', ')}`);
+  if (!st.has('locations')) throw new ArtifactError(file, `locator '${kind}' without tensor 'locations'`);
+  const K = st.info('locations').shape[0] ?? 0;
+  want('locations', 'I32', [K]);
+  const locations = (await st.read('locations')) as Int32Array;
+  let bank: ArtifactLocator['bank'] = null;
+  if (kind === 'stv') {
+    if (!st.has('bank') || !st.has('choice')) throw new ArtifactError(file, `locator 'stv' needs tensors 'bank' and 'choice'`);
+    const C = st.info('bank').shape[1] ?? 0;
+    want('bank', 'F32', [K, C, D]);
+    want('choice', 'I32', [K]);
+    bank = { clusters: C, centres: (await st.read('bank')) as Float32Array, choice: (await st.read('choice')) as Int32Array };
+  }
+  return { kind: kind as ArtifactLocator['kind'], locations, bank };
 }
 
 export async function readArtifact(file: string, opts: ReadArtifactOptions = {}): Promise<MtvArtifact> {
@@ -132,7 +194,8 @@ export async function readArtifact(file: string, opts: ReadArtifactOptions = {})
       want('heads', 'U8', [L, H]);
       heads = (await st.read('heads')) as Uint8Array;
     }
-    const a: MtvArtifact = { sums, logits, heads, provenance };
+    const locator = await readLocator(file, st, D, want);
+    const a: MtvArtifact = { sums, logits, heads, provenance, ...(locator ? { locator } : {}) };
     checkArtifact(file, a);
     return a;
   } finally {

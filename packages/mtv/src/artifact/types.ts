@@ -31,6 +31,18 @@ export interface MtvProvenance {
   readonly notes?: Readonly<Record<string, string | number | boolean>>;
 }
 
+/**
+ * Which locator chose the heads and, for STV, the bank of centres per location and the chosen one.
+ * Absent on artifacts written before the locators (they are REINFORCE's).
+ */
+export interface ArtifactLocator {
+  readonly kind: 'reinforce' | 'sensitivity' | 'stv' | 'random';
+  /** Chosen locations, flat layer * heads + head, ascending (the ones of `heads`). */
+  readonly locations: Int32Array;
+  /** STV only: C centres per location [K, C, headDim] and the chosen centre per location [K]. */
+  readonly bank: { readonly clusters: number; readonly centres: Float32Array; readonly choice: Int32Array } | null;
+}
+
 export interface MtvArtifact {
   readonly sums: ActivationSums;
   /** REINFORCE Bernoulli logits [layers * heads] (null before locating). */
@@ -38,6 +50,8 @@ export interface MtvArtifact {
   /** Chosen heads [layers * heads], 0/1 (null before locating). */
   readonly heads: Uint8Array | null;
   readonly provenance: MtvProvenance;
+  /** Absent / null: REINFORCE (or no heads). */
+  readonly locator?: ArtifactLocator | null;
 }
 
 export class ArtifactError extends Error {

@@ -4,6 +4,10 @@ import type { Dataset } from '../datasets/types.js';
 import { defaultShots } from '../pipeline/prompts.js';
 import type { LocateOptions } from '../rollouts/locate.js';
 import { intArg, numArg, seedArg } from './io.js';
+import { LOCATOR_KINDS, parseLocatorKind, type LocatorKind } from '../locators/types.js';
+import { DEFAULT_STV } from '../locators/stv.js';
+import { DEFAULT_BANK_ROUNDS } from '../locators/round-stats.js';
+import type { LocatorChoice } from '../locators/run.js';
 
 export interface CommonFlags {
   json?: boolean;
@@ -44,6 +48,13 @@ export interface LocateFlags {
   validationSize: number;
   validationData?: string;
   naive?: boolean;
+  locator: LocatorKind;
+  k?: number;
+  kGrid?: number[];
+  clusters: number;
+  bankRounds: number;
+  stvSteps: number;
+  stvSamples: number;
 }
 
 export const addCommon = (c: Command): Command =>
@@ -86,7 +97,24 @@ export const addLocate = (c: Command): Command =>
     .option('--selection-size <n>', 'examples the final candidates are compared on', intArg(1), 50)
     .option('--validation-size <n>', 'held-out validation examples (0: none)', intArg(0), 50)
     .option('--validation-data <file>', 'validation dataset (same format; default: examples outside the REINFORCE set)')
-    .option('--naive', 'recompute the whole prompt per mask (the reference) instead of prefix-shared batched rollouts');
+    .option('--naive', 'recompute the whole prompt per mask (the reference) instead of prefix-shared batched rollouts')
+    .option('--locator <name>', `head locator: ${LOCATOR_KINDS.join(', ')}`, parseLocatorKind, 'reinforce')
+    .option('--k <n>', 'sensitivity/stv/random: heads to keep (default: chosen on the validation set from --k-grid)', intArg(1))
+    .option('--k-grid <list>', 'sensitivity/stv/random: K values to try (default 1,2,4,...,64 up to layers x heads)', listArg)
+    .option('--clusters <n>', 'stv: k-means centres per location (C)', intArg(1), DEFAULT_STV.clusters)
+    .option('--bank-rounds <n>', 'stv: at most this many rounds\' activations are kept for clustering (bounded memory)', intArg(1), DEFAULT_BANK_ROUNDS)
+    .option('--stv-steps <n>', 'stv: policy steps', intArg(0), DEFAULT_STV.steps)
+    .option('--stv-samples <n>', 'stv: centre choices sampled per step', intArg(2), DEFAULT_STV.samplesPerStep);
+
+const listArg = (v: string): number[] => v.split(',').map((x) => intArg(1)(x.trim()));
+
+/** The locator settings of the flags (library LocatorChoice). */
+export function locatorChoice(f: LocateFlags): LocatorChoice {
+  return {
+    locator: f.locator, ...(f.k !== undefined ? { k: f.k } : {}), ...(f.kGrid ? { kGrid: f.kGrid } : {}),
+    clusters: f.clusters, stvSteps: f.stvSteps, stvSamples: f.stvSamples,
+  };
+}
 
 export const shotsFor = (d: Dataset, shots: number | undefined): number => shots ?? defaultShots(d.format);
 

@@ -123,7 +123,7 @@ export function policyGradient(logits: Float64Array, masks: readonly Uint8Array[
 }
 
 /** torch.optim.Adam (amsgrad off, no weight decay), single-tensor path, in f64. `t` is the 1-based step. */
-export function adamStep(c: LocatorConfig, t: number, param: Float64Array, m: Float64Array, v: Float64Array, grad: Float64Array): void {
+export function adamStep(c: Pick<LocatorConfig, 'lr' | 'beta1' | 'beta2' | 'adamEps'>, t: number, param: Float64Array, m: Float64Array, v: Float64Array, grad: Float64Array): void {
   const bc1 = 1 - c.beta1 ** t;
   const bc2Sqrt = Math.sqrt(1 - c.beta2 ** t);
   const stepSize = c.lr / bc1;

@@ -1,2 +1,2 @@
 export { PipelineError, checkShots, firstAnswerToken, isTwoWayFormat, type TargetRule, defaultShots, shotsPerRound, prepare, zeroShotPrompt, type TaskData } from './prompts.js';
-export { runMtv, runRecord, sumsArtifact, withLocatedHeads, type RunMtvOptions } from './run.js';
+export { runMtv, runRecord, sumsArtifact, withLocatedHeads, withLocated, type RunMtvOptions } from './run.js';

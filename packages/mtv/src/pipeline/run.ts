@@ -6,6 +6,7 @@ import { MTV_CODE_VERSION } from '../artifact/io.js';
 import type { MtvArtifact, RunRecord } from '../artifact/types.js';
 import { extract, type ExtractOptions } from '../extract/extract.js';
 import type { LocatorResult } from '../locate/run.js';
+import type { Located } from '../locators/types.js';
 import { locate, type LocateOptions } from '../rollouts/locate.js';
 import { PipelineError, type TaskData } from './prompts.js';
 
@@ -32,6 +33,36 @@ export function withLocatedHeads(a: MtvArtifact, r: LocatorResult, mode: string)
         ...(a.provenance.notes ?? {}),
         locatorSeed: String(c.seed), steps: c.steps, samplesPerStep: c.samplesPerStep, lr: c.lr, initLogit: c.initLogit,
         finalSamples: c.finalSamples, selectionLoss: r.selectionLoss, rollouts: mode, heads: r.heads.reduce((s, v) => s + v, 0),
+      },
+    },
+  };
+}
+
+/**
+ * The artifact with heads from any locator. REINFORCE writes exactly what withLocatedHeads wrote
+ * before the locators existed (no locator tensors); the others record their locations, for STV the
+ * bank and the chosen centres, and their settings and search cost in the notes.
+ */
+export function withLocated(a: MtvArtifact, r: Located, mode: string, settings: Readonly<Record<string, string | number | boolean>> = {}): MtvArtifact {
+  if (r.locator === 'reinforce') {
+    if (!r.reinforce) throw new PipelineError('withLocated: a reinforce result without its REINFORCE state');
+    return withLocatedHeads(a, r.reinforce, mode);
+  }
+  const { forwardPasses, seconds } = r.cost;
+  return {
+    ...a,
+    logits: null,
+    heads: r.heads,
+    locator: { kind: r.locator, locations: r.locations, bank: r.bank },
+    provenance: {
+      ...a.provenance,
+      heads: 'located',
+      notes: {
+        ...(a.provenance.notes ?? {}),
+        ...settings,
+        locator: r.locator, k: r.k, heads: r.locations.length, searchForwardPasses: forwardPasses, searchSeconds: Number(seconds.toFixed(3)),
+        ...(r.kGrid.length > 0 ? { kGrid: r.kGrid.map((g) => `${g.k}:${g.loss.toFixed(4)}`).join(' ') } : {}),
+        ...(r.bank ? { clusters: r.bank.clusters } : {}),
       },
     },
   };

@@ -7,7 +7,10 @@ import type { MtvArtifact } from '../../artifact/types.js';
 import type { Dataset } from '../../datasets/types.js';
 import { extract } from '../../extract/extract.js';
 import type { LocatorEvent } from '../../locate/run.js';
-import { runRecord, sumsArtifact, withLocatedHeads } from '../../pipeline/run.js';
+import { runRecord, sumsArtifact, withLocated, withLocatedHeads } from '../../pipeline/run.js';
+import { collect } from '../../locators/collect.js';
+import { checkLocatorChoice, locateHeads } from '../../locators/run.js';
+import { DEFAULT_BANK_ROUNDS, type RoundStats } from '../../locators/round-stats.js';
 import { locate } from '../../rollouts/locate.js';
 import { checkNotAmong, checkOutputs } from '../../io/output-path.js';
 
@@ -15,7 +18,7 @@ const imagesOf = (d: Dataset): string[] => d.examples.flatMap((e) => [...e.image
 import { CliError, progressBar, writeJson, writeLine, type CliIo } from '../io.js';
 import { openArtifact, openDataset, openModel } from '../load.js';
 import {
-  addCommon, addData, addExtract, addLocate, addModel, locateOptions, shotsFor,
+  addCommon, addData, addExtract, addLocate, addModel, locateOptions, locatorChoice, shotsFor,
   type CommonFlags, type DataFlags, type ExtractFlags, type LocateFlags, type ModelFlags,
 } from '../options.js';
 import { headsGrid } from './inspect.js';
@@ -48,7 +51,10 @@ export function checkExtendRuns(file: string, prev: MtvArtifact, datasetHash: st
   throw new CliError(`--extend ${file}: its rounds were extracted with other settings (${why}); mixing them averages different prompts into one mean. Use the same --data and --shots, or pass --allow-mixed to mix them on purpose`);
 }
 
-async function doExtract(io: CliIo, model: VisionLanguageModel, data: Dataset, f: ExtractFlags & CommonFlags & { allowMixed?: boolean; extend?: string }, extend?: MtvArtifact): Promise<MtvArtifact> {
+/** Whether a locator needs collect()'s per-round statistics (zero-shot taps; for stv the bank). */
+const needsStats = (f: Partial<LocateFlags>): boolean => f.locator === 'sensitivity' || f.locator === 'stv';
+
+async function doExtract(io: CliIo, model: VisionLanguageModel, data: Dataset, f: ExtractFlags & CommonFlags & Partial<LocateFlags> & { allowMixed?: boolean; extend?: string }, extend?: MtvArtifact): Promise<{ artifact: MtvArtifact; stats: RoundStats | null }> {
   const shots = shotsFor(data, f.shots);
   if (extend) checkExtendRuns(f.extend ?? 'artifact', extend, data.hash, shots, f.allowMixed ?? false);
   const firstRound = extend
@@ -57,25 +63,58 @@ async function doExtract(io: CliIo, model: VisionLanguageModel, data: Dataset, f
   const bar = progressBar(io, 'extract', f.rounds, f.quiet ?? false);
   const opts = { seed: f.seed, shots, rounds: f.rounds, shardSize: f.shardSize, firstRound, ...(f.instruction ? { prompt: { instruction: f.instruction } } : {}) };
   try {
-    const sums = await extract(model, data, { ...opts, onRound: (d) => bar.update(d) });
+    // sensitivity / stv: the same ICL taps (same sums, bit for bit) plus the zero-shot taps and the bank.
+    let stats: RoundStats | null = null;
+    let sums;
+    if (needsStats(f)) {
+      const c = await collect(model, data, { ...opts, bank: f.locator === 'stv', bankRounds: f.bankRounds ?? DEFAULT_BANK_ROUNDS, onRound: (d) => bar.update(d) });
+      ({ sums, stats } = c);
+    } else sums = await extract(model, data, { ...opts, onRound: (d) => bar.update(d) });
     const run = runRecord(data, opts);
-    return extend ? extendArtifact(extend, sums, run, { heads: 'keep' }) : await sumsArtifact(model, sums, run);
+    return { artifact: extend ? extendArtifact(extend, sums, run, { heads: 'keep' }) : await sumsArtifact(model, sums, run), stats };
   } finally {
     bar.stop();
   }
 }
 
-async function doLocate(io: CliIo, model: VisionLanguageModel, data: Dataset, base: MtvArtifact, f: LocateFlags & CommonFlags & { seed?: number | string; format: string; root?: string; onBadImage?: 'skip' | 'fail'; instruction?: string }): Promise<MtvArtifact> {
+/**
+ * `mtv locate --locator sensitivity|stv` on an artifact of sums: the per-round statistics are not in it,
+ * so the artifact's rounds of this dataset are tapped again (ICL and zero-shot), run by run.
+ */
+async function retapStats(model: VisionLanguageModel, data: Dataset, a: MtvArtifact, f: LocateFlags & { instruction?: string }): Promise<RoundStats> {
+  const runs = a.provenance.runs.filter((r) => r.datasetHash === data.hash);
+  if (runs.length === 0) throw new CliError(`--locator ${f.locator}: none of the artifact's ${a.provenance.runs.length} runs used this --data (dataset hash ${data.hash.slice(0, 12)}); the per-round statistics can only be re-tapped from the same data`);
+  let total: RoundStats | null = null;
+  for (const r of runs) {
+    const c = await collect(model, data, { seed: r.seed, shots: r.shots, rounds: r.rounds, shardSize: r.shardSize, firstRound: r.firstRound, bank: f.locator === 'stv', bankRounds: f.bankRounds, ...(f.instruction ? { prompt: { instruction: f.instruction } } : {}) });
+    total = total ? total.merge(c.stats.toData()) : c.stats;
+  }
+  return total!;
+}
+
+async function doLocate(io: CliIo, model: VisionLanguageModel, data: Dataset, base: MtvArtifact, f: LocateFlags & CommonFlags & { seed?: number | string; format: string; root?: string; onBadImage?: 'skip' | 'fail'; instruction?: string }, stats: RoundStats | null = null): Promise<MtvArtifact> {
   const opts = locateOptions(f);
+  const choice = locatorChoice(f);
+  const [L, H] = model.headShape;
+  checkLocatorChoice(choice, L, H, base.sums.count);
   const validation = f.validationData ? await openDataset({ data: f.validationData, format: f.format, ...(f.root ? { root: f.root } : {}), ...(f.onBadImage ? { onBadImage: f.onBadImage } : {}) }) : undefined;
-  const bar = progressBar(io, `locate (${opts.mode})`, f.steps, f.quiet ?? false);
+  const kind = choice.locator ?? 'reinforce';
+  const total = kind === 'reinforce' ? f.steps : kind === 'stv' ? f.stvSteps : 1;
+  const bar = progressBar(io, kind === 'reinforce' ? `locate (${opts.mode})` : `locate (${kind})`, total, f.quiet ?? false);
   const onEvent = (e: LocatorEvent): void => {
     if (e.kind === 'step') bar.update(e.state.step);
     else if (e.kind === 'validation' && !f.json && !f.quiet) io.stderr.write(`\nvalidation after step ${e.step}: mean CE ${e.loss.toFixed(4)}\n`);
   };
   try {
-    const r = await locate(model, data, base.sums.means(), { ...opts, ...(validation ? { validation } : {}), ...(f.instruction ? { prompt: { instruction: f.instruction } } : {}), onEvent });
-    return withLocatedHeads(base, r, opts.mode ?? 'prefix');
+    const prompt = f.instruction ? { prompt: { instruction: f.instruction } } : {};
+    if (kind === 'reinforce') {
+      const r = await locate(model, data, base.sums.means(), { ...opts, ...(validation ? { validation } : {}), ...prompt, onEvent });
+      return withLocatedHeads(base, r, opts.mode ?? 'prefix');
+    }
+    const st = needsStats(f) ? stats ?? await retapStats(model, data, base, f) : null;
+    const r = await locateHeads(model, data, base.sums.means(), st, { ...opts, ...choice, ...(validation ? { validation } : {}), ...prompt, onStvStep: (s) => bar.update(s.step) });
+    bar.update(total);
+    return withLocated(base, r, 'prefix', { locatorSeed: String(opts.seed ?? 0), ...(kind === 'stv' ? { stvSteps: f.stvSteps, stvSamples: f.stvSamples, bankRounds: f.bankRounds } : {}) });
   } finally {
     bar.stop();
   }
@@ -103,13 +142,13 @@ export function registerBuild(program: Command, io: CliIo): void {
       checkNotAmong([{ flag: '-o', path: f.out }], 'an image of --data', imagesOf(data));
       await withModel(io, f, async (model) => {
         const prev = f.extend ? await openArtifact(f.extend, model) : undefined;
-        const a = await doExtract(io, model, data, f, prev);
+        const { artifact: a } = await doExtract(io, model, data, f, prev);
         await writeArtifact(f.out, a);
         report(io, f, f.out, a);
       });
     });
 
-  addCommon(addLocate(addData(addModel(program.command('locate').description('REINFORCE head locations on an artifact\'s means -> artifact with heads')))))
+  addCommon(addLocate(addData(addModel(program.command('locate').description('head locations (--locator reinforce|sensitivity|stv|random) on an artifact\'s means -> artifact with heads')))))
     .requiredOption('-a, --artifact <file>', 'artifact with activation sums (from mtv extract)')
     .option('-o, --out <file>', 'artifact to write (default: overwrite --artifact)')
     .option('--seed <seed>', 'locator seed', (v: string) => (/^\d+$/.test(v) ? Number(v) : v), 0)
@@ -135,8 +174,10 @@ export function registerBuild(program: Command, io: CliIo): void {
       const data = await openDataset(f);
       checkNotAmong([{ flag: '-o', path: f.out }], 'an image of --data', imagesOf(data));
       await withModel(io, f, async (model) => {
-        const base = await doExtract(io, model, data, f);
-        const a = await doLocate(io, model, data, base, f);
+        const [L, H] = model.headShape;
+        checkLocatorChoice(locatorChoice(f), L, H, f.rounds);
+        const { artifact: base, stats } = await doExtract(io, model, data, f);
+        const a = await doLocate(io, model, data, base, f, stats);
         await writeArtifact(f.out, a);
         report(io, f, f.out, a);
       });

@@ -31,7 +31,9 @@ export function registerInspect(program: Command, io: CliIo): void {
       const probs = a.logits ? Array.from(a.logits, (x) => 1 / (1 + Math.exp(-x))) : null;
       if (f.json) {
         const grid = a.heads ? Array.from({ length: L }, (_, l) => Array.from(a.heads!.subarray(l * H, (l + 1) * H))) : null;
-        writeJson(io, { file, shape: [L, H, D], count: a.sums.count, provenance: a.provenance, heads: grid, probabilities: probs });
+        const loc = a.locator ?? null;
+        const locator = loc ? { kind: loc.kind, locations: Array.from(loc.locations), ...(loc.bank ? { clusters: loc.bank.clusters, choice: Array.from(loc.bank.choice) } : {}) } : { kind: a.heads ? 'reinforce' : null };
+        writeJson(io, { file, shape: [L, H, D], count: a.sums.count, provenance: a.provenance, heads: grid, probabilities: probs, locator });
         return;
       }
       const p = a.provenance;
@@ -45,7 +47,12 @@ export function registerInspect(program: Command, io: CliIo): void {
         writeLine(io.stdout, 'heads: none (run mtv locate)');
         return;
       }
-      writeLine(io.stdout, `heads (${p.heads}): ${a.heads.reduce((s, v) => s + v, 0)} of ${L * H}`);
+      writeLine(io.stdout, `heads (${p.heads}, locator ${a.locator?.kind ?? 'reinforce'}): ${a.heads.reduce((s, v) => s + v, 0)} of ${L * H}`);
+      const bank = a.locator?.bank;
+      if (bank) {
+        const at = Array.from(a.locator!.locations, (loc, k) => `L${Math.floor(loc / H)}H${loc % H}->c${bank.choice[k]}`);
+        writeLine(io.stdout, `stv bank: ${bank.clusters} centres per location; chosen: ${at.join(' ')}`);
+      }
       writeLine(io.stdout, headsGrid(a.heads, L, H));
     });
 }
