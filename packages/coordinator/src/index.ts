@@ -6,3 +6,5 @@ export * from './checkpoint/index.js';
 export * from './jobs/index.js';
 export * from './fleet/index.js';
 export * from './cli/index.js';
+export * from './dashboard/index.js';
+export * from './metrics/index.js';

@@ -6,6 +6,7 @@ import { FleetCoordinator } from '../fleet/index.js';
 import { LEASE_DEFAULTS } from '../scheduler/index.js';
 import type { PipelineResult } from '../jobs/index.js';
 import { commandLogger } from '../net/logger.js';
+import { isLoopbackHost } from '../net/security.js';
 import { JOB_FAILED } from '../protocol/index.js';
 import { parseCommand } from './parse-command.js';
 import { ProgressView } from './progress.js';
@@ -31,6 +32,7 @@ interface ServeFlags extends SpecFlags {
   leaseFloorMs: string;
   leaseFactor: string;
   verify: string;
+  dashboard: boolean;
 }
 
 export function coordinatorProgram(): Command {
@@ -53,6 +55,7 @@ export function coordinatorProgram(): Command {
     .option('--lease-initial-ms <n>', 'shard lease deadline before any shard has been timed', String(LEASE_DEFAULTS.initialMs))
     .option('--lease-floor-ms <n>', 'least shard lease deadline', String(LEASE_DEFAULTS.floorMs))
     .option('--lease-factor <x>', 'lease deadline = max(floor, factor x p95 of completed shard times); an overdue shard is re-executed on another worker', String(LEASE_DEFAULTS.factor))
+    .option('--no-dashboard', 'do not serve the live dashboard on the coordinator port (/metrics is served either way; beyond loopback both need the token)')
     .option('--verify <F>', 'fraction of shards (0..1, chosen by the seed) re-executed on a different worker and required to be bit-identical; a mismatch quarantines the worker', '0');
   addSpecOptions(c);
   return c.exitOverride();
@@ -99,7 +102,7 @@ export async function runCoordinatorCli(argv: readonly string[]): Promise<number
   }
   const coordinator = new FleetCoordinator({
     host: f.host, port: Number(f.port), ...(token ? { token } : {}),
-    heartbeatMs: Number(f.heartbeatMs), heartbeatMisses: Number(f.heartbeatMisses), logger, lease, verify,
+    heartbeatMs: Number(f.heartbeatMs), heartbeatMisses: Number(f.heartbeatMisses), logger, lease, verify, dashboard: f.dashboard,
   });
   const address = await coordinator.start();
   const stop = (signal: string): void => {
@@ -112,6 +115,11 @@ export async function runCoordinatorCli(argv: readonly string[]): Promise<number
   // Machine-readable line for launchers and tests (the logger line may be silenced by --quiet);
   // after the signal handlers, so a launcher that signals on it gets 130 / 143.
   process.stderr.write(`MTV_COORDINATOR_LISTENING ws://${address.host}:${address.port}\n`);
+  const dashboardUrl = coordinator.dashboardUrl();
+  if (dashboardUrl) {
+    process.stderr.write(`MTV_DASHBOARD ${dashboardUrl}\n`);
+    logger.info(`coordinator: dashboard at ${dashboardUrl}${isLoopbackHost(address.host) ? '' : ' (open it once with ?token=<the token>; /metrics takes Authorization: Bearer <the token>)'}, metrics at ${dashboardUrl}metrics`);
+  }
   const view = f.progress && !f.quiet ? new ProgressView(process.stderr) : null;
   let result: PipelineResult;
   try {

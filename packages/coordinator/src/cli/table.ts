@@ -5,7 +5,7 @@ import type { PipelineResult } from '../jobs/index.js';
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 const secs = (ms: number | undefined): string => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`);
 
-const MODE_LABEL: Record<string, (shots: number) => string> = {
+export const MODE_LABEL: Record<string, (shots: number) => string> = {
   'zero-shot': () => 'zero-shot',
   icl: (k) => `${k}-shot ICL`,
   mtv: () => 'MTV (zero-shot + task vector)',

@@ -1,10 +1,14 @@
 // A coordinator in one call: the WebSocket server, a scheduler for one model, and the pipeline.
-import { CoordinatorServer, type CoordinatorServerOptions } from '../net/index.js';
+import { DashboardState, EventStream, dashboardRoutes } from '../dashboard/index.js';
+import { FleetMetrics } from '../metrics/index.js';
+import { CoordinatorServer, isLoopbackHost, type CoordinatorServerOptions } from '../net/index.js';
 import { consoleLogger, type Logger } from '../net/logger.js';
 import { Scheduler, type LeaseOptions } from '../scheduler/index.js';
-import { runPipeline, type PipelineOptions, type PipelineResult } from '../jobs/index.js';
+import { runPipeline, type PipelineEvent, type PipelineOptions, type PipelineResult } from '../jobs/index.js';
 
-export interface FleetCoordinatorOptions extends Omit<CoordinatorServerOptions, 'logger'> {
+export interface FleetCoordinatorOptions extends Omit<CoordinatorServerOptions, 'logger' | 'httpHandler'> {
+  /** Serve the live dashboard on the coordinator's port (default true); /metrics is served either way. */
+  readonly dashboard?: boolean;
   readonly logger?: Logger;
   /** Shard lease deadlines (a stalled worker's shards are re-executed elsewhere). */
   readonly lease?: LeaseOptions;
@@ -17,13 +21,38 @@ export interface FleetCoordinatorOptions extends Omit<CoordinatorServerOptions, 
 export class FleetCoordinator {
   readonly server: CoordinatorServer;
   readonly logger: Logger;
+  /** Prometheus metrics (served at /metrics). */
+  readonly metrics: FleetMetrics;
+  /** What the dashboard shows; null when it is off. */
+  readonly dashboard: DashboardState | null;
+  readonly #stream: EventStream | null;
   #scheduler: Scheduler | null = null;
   readonly #opts: FleetCoordinatorOptions;
 
   constructor(opts: FleetCoordinatorOptions = {}) {
     this.#opts = opts;
     this.logger = opts.logger ?? consoleLogger;
-    this.server = new CoordinatorServer({ ...opts, logger: this.logger });
+    let routes: ReturnType<typeof dashboardRoutes> | null = null;
+    this.server = new CoordinatorServer({ ...opts, logger: this.logger, httpHandler: (req, res) => routes!(req, res) });
+    this.metrics = new FleetMetrics(this.server, () => this.#scheduler);
+    const on = opts.dashboard ?? true;
+    const state = on ? new DashboardState(this.server, () => this.#scheduler) : null;
+    const stream = state ? new EventStream(() => state.snapshot()) : null;
+    if (state && stream) state.onChange(() => stream.poke());
+    this.dashboard = state;
+    this.#stream = stream;
+    // Beyond loopback the page and /metrics need the workers' token too (the server refuses to bind there without one).
+    routes = dashboardRoutes({
+      token: isLoopbackHost(this.server.host) ? undefined : opts.token, metrics: this.metrics, logger: this.logger,
+      dashboard: state && stream ? { state, stream } : null,
+    });
+  }
+
+  /** The dashboard's address once listening (null when it is off). */
+  dashboardUrl(): string | null {
+    if (!this.dashboard) return null;
+    const { host, port } = this.server.address;
+    return `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
   }
 
   start(): Promise<{ host: string; port: number }> {
@@ -50,8 +79,21 @@ export class FleetCoordinator {
       this.logger.info(`coordinator: waiting for ${opts.minWorkers} worker(s) with model ${opts.spec.model.hash.slice(0, 12)}`);
       await scheduler.waitForWorkers(opts.minWorkers);
     };
+    const jobId = opts.spec.jobId;
+    this.dashboard?.jobStarted(opts.spec);
+    const emit = (e: PipelineEvent): void => {
+      this.metrics.onEvent(jobId, e);
+      this.dashboard?.onEvent(jobId, e);
+      opts.emit?.(e);
+    };
     try {
-      return await runPipeline({ ...opts, scheduler, logger: this.logger, waitForWorkers });
+      const r = await runPipeline({ ...opts, emit, scheduler, logger: this.logger, waitForWorkers });
+      this.dashboard?.jobFinished(r);
+      this.metrics.jobDone(jobId);
+      return r;
+    } catch (e) {
+      this.dashboard?.jobFailed(jobId, e instanceof Error ? e : new Error(String(e)));
+      throw e;
     } finally {
       const f = scheduler.faultSummary();
       if (f) this.logger.warn(f);
@@ -60,6 +102,9 @@ export class FleetCoordinator {
 
   /** Stops serving; workers are told whether to come back (`reconnect`). */
   close(opts: { reason?: string; reconnect?: boolean } = {}): Promise<void> {
+    // The last state reaches open pages before their streams end (they reconnect to a restarted coordinator).
+    this.#stream?.flush();
+    this.#stream?.close();
     return this.server.close(opts);
   }
 }

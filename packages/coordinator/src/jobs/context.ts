@@ -13,10 +13,19 @@ export type PipelineEvent =
   | { readonly kind: 'phase-start'; readonly phase: Phase; readonly resumedFrom?: string }
   | { readonly kind: 'phase-done'; readonly phase: Phase; readonly ms: number }
   | { readonly kind: 'extract-progress'; readonly rounds: number; readonly total: number; readonly workers: number }
-  | { readonly kind: 'locate-step'; readonly step: number; readonly steps: number; readonly meanLoss: number; readonly headsAboveHalf: number }
+  | {
+      readonly kind: 'locate-step'; readonly step: number; readonly steps: number; readonly meanLoss: number; readonly headsAboveHalf: number;
+      /** REINFORCE's policy loss of the step, and the Bernoulli probabilities after it ([layer, head] row-major); for the dashboard. */
+      readonly policyLoss?: number; readonly probabilities?: Float64Array;
+    }
   | { readonly kind: 'locate-validation'; readonly step: number; readonly loss: number }
   | { readonly kind: 'locate-select'; readonly done: number; readonly total: number }
-  | { readonly kind: 'eval-progress'; readonly done: number; readonly total: number };
+  | { readonly kind: 'eval-progress'; readonly done: number; readonly total: number }
+  /** The heads are chosen (also emitted on a resume past locate). */
+  | { readonly kind: 'locate-done'; readonly heads: Uint8Array; readonly selectionLoss: number; readonly probabilities: Float64Array }
+  /** A run continues from a checkpoint: where it stands (probabilities and validation losses when locate had started). */
+  | { readonly kind: 'resumed'; readonly phase: Phase | 'done'; readonly locateStep?: number; readonly probabilities?: Float64Array; readonly validation?: readonly { readonly step: number; readonly loss: number }[] }
+  | { readonly kind: 'checkpoint-written'; readonly file: string };
 
 export interface JobContext {
   readonly spec: JobSpec;

@@ -5,7 +5,7 @@
 // as meanLossOverSet does. State is checkpointed after every step; randomness is keyed by (seed, step),
 // so a resumed run draws exactly what the uninterrupted run would have.
 import {
-  Prng, applyLosses, finalCandidates, initLocatorState, locatorSets, proposeMasks, resolveLocatorConfig, validationDue, validationMask,
+  Prng, applyLosses, finalCandidates, trainProbabilities, initLocatorState, locatorSets, proposeMasks, resolveLocatorConfig, validationDue, validationMask,
   type Example, type LocatorConfig, type LocatorResult, type LocatorState,
 } from '@mtv/mtv';
 import type { RolloutsShard, ShardResult } from '../protocol/index.js';
@@ -120,7 +120,10 @@ export async function runLocate(ctx: JobContext, means: Float32Array<ArrayBuffer
     const [losses] = await fleetRollouts(ctx, 'locate', p.step, 'train', [{ example: sets.reinforce[p.queryIndex]!, variant: p.variant }], p.masks, means);
     const r = applyLosses(state, p, losses!);
     state = r.state;
-    ctx.emit({ kind: 'locate-step', step: state.step, steps: config.steps, meanLoss: r.report.meanLoss, headsAboveHalf: r.report.headsAboveHalf });
+    ctx.emit({
+      kind: 'locate-step', step: state.step, steps: config.steps, meanLoss: r.report.meanLoss, headsAboveHalf: r.report.headsAboveHalf,
+      policyLoss: r.report.policyLoss, probabilities: trainProbabilities(state),
+    });
     if (sets.validation.length > 0 && validationDue(state)) {
       const [loss] = await meanLossOverSet(ctx, sets.validation, [validationMask(state)], means, config.seed, 'validation', state.step - 1);
       validation.push({ step: state.step - 1, loss: loss! });

@@ -1,7 +1,7 @@
 // One job, extract -> locate -> eval, with its state checkpointed to disk after every merged shard
 // (throttled), every locate step and every eval shard, and a --resume that continues from it.
 import {
-  ActivationSums, MTV_CODE_VERSION, runRecord, withLocatedHeads, writeArtifact,
+  ActivationSums, MTV_CODE_VERSION, probabilities, runRecord, withLocatedHeads, writeArtifact,
   type LocatorResult, type MtvArtifact,
 } from '@mtv/mtv';
 import { CheckpointStore, Throttle } from '../checkpoint/index.js';
@@ -92,6 +92,14 @@ export class CheckpointExistsError extends Error {
   }
 }
 
+/** Where a resumed job stands, for the dashboard. */
+function resumedEvent(state: JobState): PipelineEvent {
+  const l = state.locate;
+  if (!l || !state.spec.locate) return { kind: 'resumed', phase: state.phase };
+  const eps = locatorConfig({ spec: state.spec }).probEps;
+  return { kind: 'resumed', phase: state.phase, locateStep: l.step, probabilities: probabilities(l.logits, eps, 1 - eps), validation: l.validation };
+}
+
 export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult> {
   const { spec, scheduler, logger } = opts;
   const emit = opts.emit ?? (() => {});
@@ -121,9 +129,12 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     }
   }
   const save = async (): Promise<void> => {
-    if (store) await store.save(state);
+    if (!store) return;
+    await store.save(state);
+    emit({ kind: 'checkpoint-written', file: store.file });
   };
   const ctx = makeContext(spec, await loadJobData(spec), scheduler, logger, emit);
+  if (resumedAt !== null) emit(resumedEvent(state));
   await opts.waitForWorkers?.();
   const timed = async <T>(phase: Phase, fn: () => Promise<T>): Promise<T> => {
     const t0 = Date.now();
@@ -191,6 +202,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
       located = { state: { config, step: l.step, logits: l.logits, m: l.m, v: l.v }, heads: got.heads, selectionLoss: got.selectionLoss, candidates: got.candidates, validation: l.validation };
     }
   }
+  if (located) emit({ kind: 'locate-done', heads: located.heads, selectionLoss: located.selectionLoss, probabilities: probabilities(located.state.logits, located.state.config.probEps, 1 - located.state.config.probEps) });
   const artifact = located ? withLocatedHeads(base, located, 'prefix') : base;
   await writeArtifact(spec.out, artifact);
   logger.info(`coordinator: wrote the MTV artifact ${spec.out}`);

@@ -1,6 +1,6 @@
 // The coordinator's end of the fleet connection: handshake, token check, heartbeats, typed message events.
 // Scheduling lives above this (it listens to 'peer', 'peer-lost' and the message events and calls send()).
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -43,6 +43,8 @@ export interface CoordinatorServerOptions {
   helloTimeoutMs?: number;
   /** Admission hook after the token check: return a message to refuse the worker, undefined to admit. */
   admit?: (hello: Hello) => string | undefined;
+  /** Answers plain HTTP requests on the same port (the dashboard, /metrics); default: 426 for every request. */
+  httpHandler?: (req: IncomingMessage, res: ServerResponse) => void;
   logger?: Logger;
 }
 
@@ -55,6 +57,8 @@ export interface PeerInfo {
   connectedAt: number;
   /** Last heartbeat round-trip on the coordinator's clock, ms. */
   rttMs: number | null;
+  /** When the last pong arrived (ms since epoch), null before the first. */
+  lastPongAt: number | null;
 }
 
 export type PeerLostReason = 'closed' | 'heartbeat-timeout' | 'superseded' | 'protocol-error';
@@ -106,6 +110,7 @@ export class CoordinatorServer extends TypedEmitter<CoordinatorServerEvents> {
   readonly #token: string | undefined;
   readonly #helloTimeoutMs: number;
   readonly #admit: ((hello: Hello) => string | undefined) | undefined;
+  readonly #httpHandler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   readonly #log: Logger;
   readonly #conns = new Set<Conn>();
   readonly #peers = new Map<string, Conn>();
@@ -127,6 +132,7 @@ export class CoordinatorServer extends TypedEmitter<CoordinatorServerEvents> {
     this.heartbeatMisses = opts.heartbeatMisses ?? 3;
     this.#helloTimeoutMs = opts.helloTimeoutMs ?? 10_000;
     this.#admit = opts.admit;
+    this.#httpHandler = opts.httpHandler;
     this.#log = opts.logger ?? consoleLogger;
     for (const [k, v] of Object.entries({ maxPayload: this.maxPayload, heartbeatMs: this.heartbeatMs, heartbeatMisses: this.heartbeatMisses, helloTimeoutMs: this.#helloTimeoutMs })) {
       if (!Number.isInteger(v) || v < 1) throw new Error(`CoordinatorServer: ${k} must be a positive integer, got ${v}`);
@@ -136,7 +142,8 @@ export class CoordinatorServer extends TypedEmitter<CoordinatorServerEvents> {
   /** Bind and start serving; resolves with the bound address. */
   async start(): Promise<{ host: string; port: number }> {
     if (this.#http) throw new Error('CoordinatorServer.start: already started');
-    const http = createServer((_req, res) => {
+    const http = createServer((req, res) => {
+      if (this.#httpHandler) return this.#httpHandler(req, res);
       res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' }).end('MTV coordinator: WebSocket connections only\n');
     });
     // perMessageDeflate off: compressed frames would let a small frame inflate past maxPayload checks' intent.
@@ -261,6 +268,7 @@ export class CoordinatorServer extends TypedEmitter<CoordinatorServerEvents> {
         conn.pongSeq = Math.max(conn.pongSeq, msg.seq);
         conn.misses = 0;
         peer.rttMs = Math.max(0, Date.now() - msg.t);
+        peer.lastPongAt = Date.now();
         return;
       default:
         this.emit('message', msg, peer);
@@ -285,7 +293,7 @@ export class CoordinatorServer extends TypedEmitter<CoordinatorServerEvents> {
       this.#close(old, CloseCode.superseded, `superseded by a new connection from ${conn.remote}`);
       this.emit('peer-lost', hello.workerId, { reason: 'superseded', code: CloseCode.superseded, detail: `new connection from ${conn.remote}` });
     }
-    conn.peer = { id: hello.workerId, name: hello.name, capabilities: hello.capabilities, remote: conn.remote, connectedAt: Date.now(), rttMs: null };
+    conn.peer = { id: hello.workerId, name: hello.name, capabilities: hello.capabilities, remote: conn.remote, connectedAt: Date.now(), rttMs: null, lastPongAt: null };
     this.#peers.set(hello.workerId, conn);
     this.#send(conn, {
       type: 'welcome',

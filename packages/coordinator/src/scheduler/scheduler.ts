@@ -99,6 +99,24 @@ export interface PeerStats {
   mismatches: number;
 }
 
+/** Shard totals since the scheduler started. */
+export interface ShardCounters {
+  /** Assignments sent (re-executions and verifications included). */
+  assigned: number;
+  /** Shards whose result was accepted. */
+  done: number;
+  /** Shards put back in the queue because their worker was lost. */
+  reassigned: number;
+}
+
+/** The running batch's shards now. */
+export interface ShardGauges {
+  readonly queued: number;
+  readonly running: number;
+  readonly done: number;
+  readonly total: number;
+}
+
 /** Fleet-wide fault counters (also logged as they happen). */
 export interface FaultCounters {
   /** Leases that ran past their deadline. */
@@ -226,6 +244,8 @@ export class Scheduler {
   readonly #durations = new Map<string, number[]>();
   readonly stats = new Map<string, PeerStats>();
   readonly faults: FaultCounters = { overdue: 0, reexecuted: 0, unleased: 0, verifyMismatches: 0, verified: 0, quarantined: 0 };
+  /** Totals over the scheduler's life, for /metrics and the dashboard. */
+  readonly counters: ShardCounters = { assigned: 0, done: 0, reassigned: 0 };
   #batch: Batch | null = null;
   #timer: NodeJS.Timeout | null = null;
   #dispatching = false;
@@ -278,6 +298,15 @@ export class Scheduler {
       .filter(([, s]) => s.overdue + s.unleased + s.mismatches > 0)
       .map(([id, s]) => `'${id}': ${s.overdue} overdue, ${s.unleased} unleased, ${s.mismatches} mismatches`);
     return `scheduler: faults: ${f.overdue} overdue leases (${f.reexecuted} shards re-executed), ${f.unleased} unleased results refused, ${f.verified} shards verified, ${f.verifyMismatches} verify mismatches, ${f.quarantined} workers quarantined${per.length ? `; ${per.join('; ')}` : ''}`;
+  }
+
+  /** The running batch's shards: waiting for a worker, leased, done (all 0 between batches). */
+  shardGauges(): ShardGauges {
+    const b = this.#batch;
+    if (!b) return { queued: 0, running: 0, done: 0, total: 0 };
+    let running = 0;
+    for (const e of b.entries) if (!e.done && e.leases.size > 0) running++;
+    return { queued: b.entries.length - b.done - running, running, done: b.done, total: b.entries.length };
   }
 
   /** Resolves once at least `n` eligible workers are connected. */
@@ -371,6 +400,7 @@ export class Scheduler {
         back.push(e);
       }
     }
+    this.counters.reassigned += back.length;
     if (back.length > 0) this.#log.warn(`scheduler: worker '${peerId}' lost (${why}); reassigning shards ${back.map((e) => e.task.shardId).join(', ')} of job ${back[0]!.task.jobId}`);
     this.#dispatch();
   }
@@ -439,6 +469,7 @@ export class Scheduler {
           this.faults.reexecuted++;
           this.#log.warn(`scheduler: re-executing overdue shard ${next.task.shardId} of job ${next.task.jobId} on '${peerId}' (still leased to ${[...next.leases.keys()].filter((k) => k !== peerId).map((k) => `'${k}'`).join(', ')}; first result wins)`);
         }
+        this.counters.assigned++;
         void this.#send(b, next, peerId, lease);
         given = true;
         break;
@@ -625,6 +656,7 @@ export class Scheduler {
     const st = this.#stat(p.id);
     st.shards++;
     st.busyMs += m.result.elapsedMs;
+    this.counters.done++;
     b.done++;
     while (b.low < b.entries.length && b.entries[b.low]!.done) b.low++;
     this.#report(b);

@@ -1,0 +1,1 @@
+export { FleetMetrics, METRIC_NAMES } from './fleet-metrics.js';
