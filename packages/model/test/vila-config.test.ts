@@ -76,6 +76,35 @@ describe('VILA checkpoint layout', () => {
     await expect(openCheckpoint(dir)).rejects.toThrow(/tensor 'model\.mm_projector\.layers\.2\.weight': missing \(looked for 'model\.mm_projector\.layers\.2\.weight' and 'mm_projector\/layers\.2\.weight'; expected shape \[64, 128\]/);
   });
 
+  it('a sub-folder may be sharded with its own model.safetensors.index.json (as Llama-3-VILA1.5-8B llm/)', async () => {
+    const dir = await fresh();
+    const file = join(dir, 'llm', 'model.safetensors');
+    const st = await SafetensorsFile.open(file);
+    const names = st.names().sort();
+    const shards = [new Map<string, TensorInput>(), new Map<string, TensorInput>()];
+    const weightMap: Record<string, string> = {};
+    for (const [i, name] of names.entries()) {
+      shards[i % 2]!.set(name, { dtype: 'F32', shape: [...st.info(name).shape], data: encodeFloats(await st.readF32(name), 'F32') });
+      weightMap[name] = `model-0000${(i % 2) + 1}-of-00002.safetensors`;
+    }
+    await st.close();
+    await rm(file);
+    await writeSafetensors(join(dir, 'llm', 'model-00001-of-00002.safetensors'), shards[0]!);
+    await writeSafetensors(join(dir, 'llm', 'model-00002-of-00002.safetensors'), shards[1]!);
+    await writeFile(join(dir, 'llm', 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
+    const ck = await openCheckpoint(dir);
+    try {
+      expect(ck.source('model.language_model.norm.weight').file).toBe(join(dir, 'llm', weightMap['model.norm.weight']!));
+      expect(ck.shardPaths.filter((p) => p.includes(`${join(dir, 'llm')}/`)).length).toBe(2);
+    } finally {
+      await ck.close();
+    }
+    // an index entry that its shard does not hold is named
+    weightMap['model.norm.weight'] = weightMap['model.norm.weight']!.includes('00001') ? 'model-00002-of-00002.safetensors' : 'model-00001-of-00002.safetensors';
+    await writeFile(join(dir, 'llm', 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
+    await expect(openCheckpoint(dir)).rejects.toThrow(/llm\/model-0000\d-of-00002\.safetensors: tensor 'model\.norm\.weight': listed in model\.safetensors\.index\.json but not stored in this shard/);
+  });
+
   it("reads each folder's own config.json: a tower config that disagrees with its weights is refused", async () => {
     const dir = await fresh();
     const f = join(dir, 'vision_tower', 'config.json');
