@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // Model benchmark: prefill and decode tokens/s of the GPU runtime on the tiny checkpoints, on a
 // ~110M-parameter random checkpoint in llava-interleave-qwen-0.5b proportions, and on a random
-// checkpoint with SmolVLM-256M-Instruct's exact dimensions (Idefics3).
+// checkpoint with SmolVLM-256M-Instruct's exact dimensions (Idefics3), and on one with Qwen2-VL-2B's.
 //   npm run bench -w @mtv/model
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Gpu, benchSession, exitOnBrokenPipe, fmtStats, repeat, rng, type Stats } from '@mtv/kernels';
-import { loadModel, writeTinyCheckpoint, writeTinyIdefics3, type RgbImage, type TinyFamily, type TinyOptions } from '../index.js';
+import { loadModel, writeTinyCheckpoint, writeTinyIdefics3, writeTinyQwen2VL, type RgbImage, type TinyFamily, type TinyOptions } from '../index.js';
 
 interface Case {
   name: string;
@@ -44,6 +44,19 @@ const SMOLVLM_256M: Parameters<typeof writeTinyIdefics3>[1] = {
   },
 };
 
+// Qwen2-VL-2B-Instruct's published config.json: a 1280-wide, 32-block quick_gelu tower (16 heads of
+// 80, patch 14, 2x2 merge into 1536), a Qwen2-1.5B decoder (1536 hidden, 28 layers, 12 heads / 2 kv
+// heads of 128, inter 8960, vocab 151936, tied), M-RoPE sections 16/24/24, the published
+// min/max_pixels. A 224 x 224 image is a 16 x 16 patch grid: 256 patches, 64 image tokens.
+const QWEN2_VL_2B: Parameters<typeof writeTinyQwen2VL>[1] = {
+  seed: 1, dtype: 'F16', minPixels: 3136, maxPixels: 12845056,
+  configOverrides: {
+    top: { hidden_size: 1536, intermediate_size: 8960, num_hidden_layers: 28, num_attention_heads: 12, num_key_value_heads: 2, vocab_size: 151936, rms_norm_eps: 1e-6, rope_scaling: { type: 'mrope', mrope_section: [16, 24, 24] } },
+    vision: { depth: 32, embed_dim: 1280, mlp_ratio: 4, num_heads: 16, hidden_size: 1536, patch_size: 14, spatial_patch_size: 14 },
+  },
+};
+const QWEN_CHAT = '<|im_start|>user\n<image>What is this?<|im_end|>\n<|im_start|>assistant\n';
+
 const llava = (family: TinyFamily, overrides?: TinyOptions['configOverrides'], imageSize?: number) => async (dir: string): Promise<void> => {
   await writeTinyCheckpoint(dir, { family, seed: 1, dtype: 'F16', ...(overrides ? { configOverrides: overrides } : {}) });
   if (overrides && imageSize) {
@@ -62,6 +75,8 @@ const CASES: Case[] = [
   { name: 'tiny smolvlm (idefics3)', write: (dir) => writeTinyIdefics3(dir, { seed: 1, dtype: 'F16' }), imageSize: 40, prompt: 'User:<image>What is this?<end_of_utterance>\nAssistant:', decodeTokens: 32 },
   { name: '~110M qwen-0.5b proportions', write: llava('siglip-qwen2', QWEN_05B_PROPORTIONS, 384), large: true, imageSize: 384, prompt: CHATML, decodeTokens: 16 },
   { name: 'SmolVLM-256M dimensions', write: (dir) => writeTinyIdefics3(dir, SMOLVLM_256M), large: true, imageSize: 512, prompt: 'User:<image>What is this?<end_of_utterance>\nAssistant:', decodeTokens: 16 },
+  { name: 'tiny qwen2-vl', write: (dir) => writeTinyQwen2VL(dir, { seed: 1, dtype: 'F16' }), imageSize: 40, prompt: QWEN_CHAT, decodeTokens: 32 },
+  { name: 'Qwen2-VL-2B dimensions', write: (dir) => writeTinyQwen2VL(dir, QWEN2_VL_2B), large: true, imageSize: 224, prompt: QWEN_CHAT, decodeTokens: 16 },
 ];
 
 function image(size: number): RgbImage {

@@ -39,11 +39,14 @@ const TINY_CORPUS: readonly string[] = [
 
 export interface TinyQwen2VLOptions {
   seed?: number;
+  /** Stored dtype of every tensor (default F32; F16 halves the file, e.g. for the 2B-dimension bench). */
+  dtype?: 'F32' | 'F16';
   /** 'qwen2_vl' (default) or 'qwen2_5_vl' (RMSNorm, SwiGLU, window attention). */
   variant?: Qwen2VLVariant;
   /** preprocessor_config.json min_pixels / max_pixels (default 256 / 2048: 2x2 to 32 merged tokens at factor 8). */
   minPixels?: number;
   maxPixels?: number;
+  /** Fields merged into config.json's top level (the text fields) or vision_config, after the tiny values. */
   configOverrides?: { top?: Record<string, unknown>; vision?: Record<string, unknown> };
 }
 
@@ -56,7 +59,7 @@ export interface TinyQwen2VLCheckpoint {
 const jsonText = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
 
 export async function writeTinyQwen2VL(dir: string, opts: TinyQwen2VLOptions = {}): Promise<TinyQwen2VLCheckpoint> {
-  const { seed = 0, variant = 'qwen2_vl', minPixels = 256, maxPixels = 2048 } = opts;
+  const { seed = 0, variant = 'qwen2_vl', minPixels = 256, maxPixels = 2048, dtype = 'F32' } = opts;
   const q25 = variant === 'qwen2_5_vl';
   const tok = buildBpeTokenizer({
     style: 'byte-level',
@@ -101,7 +104,7 @@ export async function writeTinyQwen2VL(dir: string, opts: TinyQwen2VLOptions = {
     rope_theta: 1000000.0,
     sliding_window: 32768,
     tie_word_embeddings: true,
-    torch_dtype: 'float32',
+    torch_dtype: dtype === 'F16' ? 'float16' : 'float32',
     use_cache: true,
     use_sliding_window: false,
     vision_config: { ...vision, ...o.vision },
@@ -120,11 +123,15 @@ export async function writeTinyQwen2VL(dir: string, opts: TinyQwen2VLOptions = {
   };
   await write('config.json', jsonText(configJson));
   const tensors = new Map<string, TensorInput>();
-  for (const t of tinyTensors(qwen2VLExpectedTensors(config), seed)) {
-    // the vision norms (norm1, norm2, ln_q) near 1, like every other family's norms
-    if (/\.(norm1|norm2|ln_q)\.weight$/.test(t.name)) t.values = t.values.map((v) => 1 + (0.1 * v) / Math.sqrt(3));
-    tensors.set(qwen2VLDiskName(t.name), { dtype: 'F32', shape: t.shape, data: encodeFloats(t.values, 'F32') });
-  }
+  // One tensor at a time (its own seeded stream), encoded at once: a checkpoint at Qwen2-VL-2B's
+  // dimensions never holds its float32 values all together.
+  qwen2VLExpectedTensors(config).forEach((e, i) => {
+    for (const t of tinyTensors([e], seed * 100_003 + i)) {
+      // the vision norms (norm1, norm2, ln_q) near 1, like every other family's norms
+      if (/\.(norm1|norm2|ln_q)\.weight$/.test(t.name)) t.values = t.values.map((v) => 1 + (0.1 * v) / Math.sqrt(3));
+      tensors.set(qwen2VLDiskName(t.name), { dtype, shape: t.shape, data: encodeFloats(t.values, dtype) });
+    }
+  });
   await writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
   files.push('model.safetensors');
   await write('tokenizer.json', jsonText(tok.tokenizerJson));
