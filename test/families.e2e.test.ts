@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadModel, writeTinyIdefics2, writeTinyIdefics3, writeTinyVila } from '@mtv/model';
+import { loadModel, writeTinyIdefics2, writeTinyIdefics3, writeTinyQwen2VL, writeTinyVila } from '@mtv/model';
 import { extract, loadDataset, type ActivationSums } from '@mtv/mtv';
 import { writeDataset } from '@mtv/toy';
 import { ROOT, buildDist, coordinatorProc, expectSumsBitIdentical, freePort, workerProc, type Proc } from './fleet-procs.js';
@@ -21,6 +21,8 @@ const FAMILIES = [
   { name: 'idefics3', write: (dir: string) => writeTinyIdefics3(dir, { seed: 2, doImageSplitting: true }) },
   { name: 'idefics2', write: (dir: string) => writeTinyIdefics2(dir, { seed: 2, doImageSplitting: false }) },
   { name: 'vila', write: (dir: string) => writeTinyVila(dir, { seed: 2 }) },
+  { name: 'qwen2-vl', write: (dir: string) => writeTinyQwen2VL(dir, { seed: 2 }) },
+  { name: 'qwen2.5-vl', write: (dir: string) => writeTinyQwen2VL(dir, { seed: 2, variant: 'qwen2_5_vl' }) },
 ];
 
 let dir = '';
