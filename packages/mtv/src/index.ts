@@ -14,3 +14,4 @@ export * from './apply/index.js';
 export * from './evaluate/index.js';
 export * from './cli/index.js';
 export * from './io/index.js';
+export * from './report/index.js';

@@ -1,6 +1,8 @@
 // `mtv inspect`: an artifact's provenance and its chosen heads as a layer x head grid.
 import type { Command } from 'commander';
 import { readArtifact } from '../../artifact/io.js';
+import { checkOutputs, writeFileAtomic } from '../../io/output-path.js';
+import { headMaps, heatmapSvg, htmlReport, svgToPng } from '../../report/index.js';
 import { writeJson, writeLine, type CliIo } from '../io.js';
 import { addCommon, type CommonFlags } from '../options.js';
 import { withModel } from './build.js';
@@ -23,10 +25,17 @@ export function registerInspect(program: Command, io: CliIo): void {
   addCommon(program.command('inspect').description('print an artifact: provenance and the chosen heads'))
     .argument('<artifact>', 'MTV artifact (.safetensors)')
     .option('-m, --model <dir>', 'also check the artifact against this model (hash and head shape)')
-    .action(async (file: string, f: CommonFlags & { model?: string }) => {
+    .option('--html <file>', 'also write a self-contained HTML report: heatmaps of the chosen heads, probabilities and per-head mean norms, provenance')
+    .option('--png <file>', 'also write the heatmaps as a PNG (for papers and READMEs)')
+    .action(async (file: string, f: CommonFlags & { model?: string; html?: string; png?: string }) => {
+      // Reports never overwrite their input, and are proven writable before anything is computed.
+      await checkOutputs([{ flag: '--html', path: f.html }, { flag: '--png', path: f.png }], [{ flag: 'the artifact', path: file }]);
       const a = f.model
         ? await withModel(io, { model: f.model }, async (m) => readArtifact(file, { modelHash: await m.hash(), shape: m.headShape }))
         : await readArtifact(file);
+      if (f.html) await writeFileAtomic(f.html, htmlReport(file, a));
+      if (f.png) await writeFileAtomic(f.png, svgToPng(heatmapSvg(headMaps(a), { title: `${a.provenance.modelId}: ${a.sums.count} rounds` })));
+      for (const [flag, out] of [['--html', f.html], ['--png', f.png]] as const) if (out) writeLine(io.stderr, `mtv inspect: wrote ${flag} ${out}`);
       const [L, H, D] = a.sums.shape;
       const probs = a.logits ? Array.from(a.logits, (x) => 1 / (1 + Math.exp(-x))) : null;
       if (f.json) {

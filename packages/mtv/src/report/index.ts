@@ -1,0 +1,4 @@
+export { headMaps, type HeadMaps } from './head-maps.js';
+export { heatmapSvg, reportPanels, type HeatmapSvgOptions } from './heatmap-svg.js';
+export { htmlReport } from './html-report.js';
+export { svgToPng } from './png.js';
