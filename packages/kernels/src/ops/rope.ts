@@ -96,12 +96,22 @@ export async function ropeAt(rec: Recorder, x: Tensor, positions: Tensor, opts: 
   return y;
 }
 
-/** The frequency table of explicit invFreq (uploaded) or of (D, theta) (cached per device). */
+const explicitTables = new WeakMap<Gpu, Map<string, Tensor>>();
+
+/**
+ * The frequency table of explicit invFreq or of (D, theta), built once per device and frequency list
+ * (a vision tower rotates q and k of every block with the same table; do not destroy it).
+ */
 function ropeTableFor(rec: Recorder, K: string, D: number, opts: { theta: number; invFreq?: ArrayLike<number> }): Tensor {
   if (opts.invFreq) {
     checkThat(K, opts.invFreq.length === D / 2, `invFreq has ${opts.invFreq.length} values; head dim ${D} needs ${D / 2}`);
     checkThat(K, Array.from(opts.invFreq).every((f) => Number.isFinite(f) && f >= 0), 'invFreq values must be finite and >= 0');
-    return unpooledUpload(rec.gpu, ropeTable(opts.invFreq), 'f32', 'rope table');
+    let m = explicitTables.get(rec.gpu);
+    if (!m) explicitTables.set(rec.gpu, (m = new Map()));
+    const key = Array.from(opts.invFreq).join(',');
+    let t = m.get(key);
+    if (!t) m.set(key, (t = unpooledUpload(rec.gpu, ropeTable(opts.invFreq), 'f32', `rope table D=${D} (explicit frequencies)`)));
+    return t;
   }
   checkThat(K, Number.isFinite(opts.theta) && opts.theta > 0, `theta must be a finite number > 0, got ${opts.theta}`);
   return cachedRopeTable(rec.gpu, D, opts.theta);
