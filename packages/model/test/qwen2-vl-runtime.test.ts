@@ -164,6 +164,24 @@ describe.each(CASES)('$name: GPU vs the float64 reference', (c) => {
   });
 });
 
+describe('f16 weights', () => {
+  it('qwen2.5-vl with packed f16 matmul weights (the reshaped Conv3d patch embed included) stays within 3e-2 of the float64 reference', async () => {
+    const dir = join(root, 'f16');
+    await writeTinyQwen2VL(dir, { seed: 6, variant: 'qwen2_5_vl' });
+    const m = await loadModel(dir, { gpu, weightDtype: 'f16' });
+    try {
+      const p = await m.prepare({ text: '<|im_start|>user\n<image>Describe it.<|im_end|>\n<|im_start|>assistant\n', images: [randomImage(4, 37, 29)] });
+      const ckpt = await openCheckpoint(dir);
+      const ref = await loadReferenceModel(ckpt);
+      await ckpt.close();
+      const r = referenceForward(ref, { inputIds: Array.from(p.ids), pixels: refPixels(p) }, { lastOnly: true });
+      expectClose((await m.forward(p)).logits, r.logits, 3e-2, 3e-2);
+    } finally {
+      await m.close();
+    }
+  });
+});
+
 describe('chunked prefill (prompts longer than one pass)', () => {
   it('a prompt in 7-token chunks gives the same logits, tap, prefixBatch and generation as one pass', async () => {
     const dir = join(root, 'chunked');
