@@ -2,10 +2,11 @@
 //   extract:  per round, the ICL prompt rendered from the shard's own examples, one forward with the
 //             head tap at the last prompt token, float64 sums added in round order from zero (the
 //             shard rule of @mtv/mtv's activations), so the coordinator's in-order merge is exact;
+//             with zeroShot, also the query alone (sensitivity / STV locators, @mtv/mtv RoundStats);
 //   rollouts: per query, the zero-shot prompt prefilled once and its last token run as one row per
 //             mask (model.prefixBatch), cross-entropy of the first answer token per row;
 //   eval:     greedy generation, with the MTV patched in for the mtv modes.
-import { ActivationSums, firstAnswerToken, type Prompt } from '@mtv/mtv';
+import { ActivationSums, RoundStats, firstAnswerToken, type Prompt, type RoundStatsData } from '@mtv/mtv';
 import { DeviceLostError, Gpu } from '@mtv/kernels';
 import { loadModel, type VisionLanguageModel, NonFiniteError, type PreparedPrompt } from '@mtv/model';
 import {
@@ -13,6 +14,10 @@ import {
   type Capabilities, type EvalResult, type EvalShard, type ExtractResult, type ExtractShard, type RolloutsResult, type RolloutsShard,
   type Shard, type ShardErrorCode, type ShardResult, type WireExample,
 } from '@mtv/coordinator';
+
+const statsFields = (d: RoundStatsData, kept: boolean): Pick<ExtractResult, 'sensitivity' | 'kept'> => ({
+  sensitivity: Float64Array.from(d.sensitivity), ...(kept ? { kept: { rounds: [...d.rounds], taps: Float32Array.from(d.taps) } } : {}),
+});
 
 /** A shard that cannot be completed here, with the protocol's error code. */
 export class ShardFailure extends Error {
@@ -105,6 +110,9 @@ export class ShardRunner {
   private async extract(s: ExtractShard, onProgress?: ProgressFn): Promise<ExtractResult> {
     const t0 = performance.now();
     const sums = new ActivationSums(this.model.headShape);
+    // Sensitivity / STV: the zero-shot tap of each round's query and the bank's kept ICL taps.
+    const stats = s.zeroShot ? new RoundStats(this.model.headShape) : null;
+    const keep = new Set(s.keep ?? []);
     const n = s.r1 - s.r0;
     for (let i = 0; i < n; i++) {
       const round = s.rounds[i]!;
@@ -113,7 +121,13 @@ export class ShardRunner {
       if (!tap) throw new ShardFailure('internal', `round ${round.r}: the model returned no tap`, true);
       try {
         sums.add(tap);
+        if (stats) {
+          const zs = (await this.model.forward((await this.prepare(s.format, [], s.examples[round.query]!)).prepared, { tap: true })).tap;
+          if (!zs) throw new ShardFailure('internal', `round ${round.r}: the model returned no zero-shot tap`, true);
+          stats.add(round.r, tap, zs, keep.has(round.r));
+        }
       } catch (e) {
+        if (e instanceof ShardFailure) throw e;
         throw new ShardFailure('internal', `round ${round.r} (query ${s.examples[round.query]!.id}): ${(e as Error).message}`, true);
       }
       onProgress?.(i + 1, n);
@@ -122,6 +136,7 @@ export class ShardRunner {
     return {
       kind: 'extract', jobId: s.jobId, shardId: s.shardId, elapsedMs: performance.now() - t0, r0: s.r0, r1: s.r1, count: sums.count,
       shape: [L, H, D], sum: Float64Array.from(sums.sum), sumsq: s.sumsq ? Float64Array.from(sums.sumSq) : null,
+      ...(stats ? statsFields(stats.toData(), keep.size > 0) : {}),
     };
   }
 

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { readJsonFile } from '@mtv/model';
 import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { DATASET_FORMATS, canonicalEvalMode, defaultShots, type DatasetFormat } from '@mtv/mtv';
+import { DATASET_FORMATS, LOCATOR_KINDS, canonicalEvalMode, defaultShots, type DatasetFormat } from '@mtv/mtv';
 import { EVAL_PHASE_MODES, parseJobSpec, type JobSpec } from '../jobs/index.js';
 import { readModelInfo } from '../fleet/index.js';
 import type { Geometry } from '../protocol/index.js';
@@ -36,6 +36,13 @@ export interface SpecFlags {
   lr: string;
   initLogit?: string;
   threshold?: string;
+  locator?: string;
+  k?: string;
+  kGrid?: string;
+  clusters?: string;
+  bankRounds?: string;
+  stvSteps?: string;
+  stvSamples?: string;
   quick?: boolean;
   eval: boolean;
   evalN?: string;
@@ -79,6 +86,13 @@ export function addSpecOptions(c: Command): Command {
     .option('--lr <x>', 'Adam learning rate', '0.1')
     .option('--init-logit <x>', 'initial Bernoulli logit of every head (default -1, the reference)')
     .option('--threshold <p>', 'zero head probabilities at or below p before the final sampling (the reference: 0.8 for Idefics2; default off)')
+    .option('--locator <name>', `head locator: ${LOCATOR_KINDS.join(', ')} (default reinforce, the paper's)`)
+    .option('--k <n>', 'sensitivity/stv/random: heads kept (default: chosen on the validation set from --k-grid)')
+    .option('--k-grid <list>', 'sensitivity/stv/random: K values tried (default 1,2,4,...,64 up to layers x heads)')
+    .option('--clusters <n>', 'stv: k-means centres per location (default 32)')
+    .option('--bank-rounds <n>', 'stv: rounds kept for clustering (default 256)')
+    .option('--stv-steps <n>', 'stv: policy steps (default 40)')
+    .option('--stv-samples <n>', 'stv: centre choices per step (default 16)')
     .option('--no-eval', 'skip the evaluation')
     .option('--eval-n <n>', 'evaluated queries (default: all, as the reference)')
     .option('--eval-shots <n>', 'shots of the ICL eval modes (default: --shots)')
@@ -130,6 +144,20 @@ function parseGeometry(v: string): Geometry {
   return { layers: parts[0]!, heads: parts[1]!, headDim: parts[2]! };
 }
 
+/** --locator and its settings; absent flags stay absent (reinforce specs hash as before). */
+function locatorFields(f: SpecFlags): Record<string, unknown> {
+  const o = (flag: string, v: string | undefined): Record<string, number> => (v !== undefined ? { [flag]: int(flag, v) } : {});
+  return {
+    ...(f.locator !== undefined ? { locator: oneOf('locator', LOCATOR_KINDS, f.locator) } : {}),
+    ...o('k', f.k),
+    ...(f.kGrid !== undefined ? { kGrid: f.kGrid.split(',').map((x) => int('k-grid', x.trim())) } : {}),
+    ...(f.clusters !== undefined ? { clusters: int('clusters', f.clusters) } : {}),
+    ...(f.bankRounds !== undefined ? { bankRounds: int('bank-rounds', f.bankRounds) } : {}),
+    ...(f.stvSteps !== undefined ? { stvSteps: int('stv-steps', f.stvSteps) } : {}),
+    ...(f.stvSamples !== undefined ? { stvSamples: int('stv-samples', f.stvSamples) } : {}),
+  };
+}
+
 /** The spec a command line describes. `stateDir` provides the default artifact path. */
 export async function specFromFlags(f: SpecFlags, stateDir: string): Promise<JobSpec> {
   if (f.job) {
@@ -162,6 +190,7 @@ export async function specFromFlags(f: SpecFlags, stateDir: string): Promise<Job
           validateEvery: pick('validate-every', f.validateEvery, preset.validateEvery),
           finalSamples: int('final-samples', f.finalSamples), lr: Number(f.lr),
           ...(f.initLogit !== undefined ? { initLogit: Number(f.initLogit) } : {}), ...(f.threshold !== undefined ? { threshold: Number(f.threshold) } : {}),
+          ...locatorFields(f),
         }
       : null,
     eval: f.eval

@@ -3,7 +3,7 @@
 // shard-id order into one ActivationSums. This is mergeShards' addition sequence, so the sums equal a
 // single-process `extract()` with the same seed and shard size bit for bit. Only the merged prefix is
 // checkpointed; shards after it are recomputed on resume, so none is lost or counted twice.
-import { ActivationSums, sampleRound, shardPlan, type ActivationSumsData } from '@mtv/mtv';
+import { ActivationSums, DEFAULT_BANK_ROUNDS, RoundStats, bankRounds, sampleRound, shardPlan, type ActivationSumsData, type RoundStatsData } from '@mtv/mtv';
 import type { ExtractResult, ExtractShard, ShardResult } from '../protocol/index.js';
 import type { ShardTask } from '../scheduler/index.js';
 import type { JobContext } from './context.js';
@@ -13,9 +13,26 @@ export interface ExtractProgressState {
   /** Shards [0, nextShard) are merged into the sums. */
   readonly nextShard: number;
   readonly sums: ActivationSumsData;
+  /** Sensitivity / STV locators: the per-round statistics of the same shards (bounded: the bank's reservoir). */
+  readonly stats?: RoundStatsData;
+}
+
+/** What the job's locator needs from extract: zero-shot taps (sensitivity, stv) and the bank's rounds (stv). */
+export function extractNeeds(ctx: Pick<JobContext, 'spec'>): { zeroShot: boolean; keep: ReadonlySet<number> } {
+  const l = ctx.spec.locate;
+  const kind = l?.locator ?? 'reinforce';
+  const zeroShot = kind === 'sensitivity' || kind === 'stv';
+  const e = ctx.spec.extract;
+  return { zeroShot, keep: new Set(kind === 'stv' ? bankRounds(e.seed, 0, e.rounds, l?.bankRounds ?? DEFAULT_BANK_ROUNDS) : []) };
 }
 
 export const extractJobId = (jobId: string): string => `${jobId}.extract`;
+
+function extraFields(ctx: JobContext, r0: number, r1: number): Pick<ExtractShard, 'zeroShot' | 'keep'> {
+  const { zeroShot, keep } = extractNeeds(ctx);
+  if (!zeroShot) return {};
+  return { zeroShot, keep: [...keep].filter((r) => r >= r0 && r < r1) };
+}
 
 /** The wire shard of rounds [r0, r1). */
 export async function buildExtractShard(ctx: JobContext, shardId: number, r0: number, r1: number): Promise<ExtractShard> {
@@ -34,6 +51,7 @@ export async function buildExtractShard(ctx: JobContext, shardId: number, r0: nu
     // The wire seed is an integer; a string seed is carried by the rounds' explicit examples alone.
     seed: typeof seed === 'number' ? seed : 0,
     shots: spec.extract.shots, r0, r1, rounds, examples: table.examples, sumsq: true,
+    ...extraFields(ctx, r0, r1),
   };
 }
 
@@ -51,6 +69,13 @@ export function checkExtractResult(ctx: JobContext, res: ShardResult, r0: number
     const bad = a.findIndex((x) => !Number.isFinite(x));
     if (bad >= 0) throw new Error(`result ${name}[${bad}] is ${a[bad]}`);
   }
+  const { zeroShot, keep } = extractNeeds(ctx);
+  if (zeroShot) {
+    if (!res.sensitivity) throw new Error('result has no sensitivity sums (the shard asked for zero-shot taps)');
+    const want = [...keep].filter((r) => r >= r0 && r < r1);
+    const got = res.kept?.rounds ?? [];
+    if (want.join() !== got.join()) throw new Error(`result keeps rounds [${got.join(', ')}], the shard asked for [${want.join(', ')}]`);
+  }
   return res;
 }
 
@@ -64,16 +89,24 @@ export interface ExtractRunOptions {
 }
 
 export async function runExtract(ctx: JobContext, opts: ExtractRunOptions): Promise<ActivationSums> {
+  return (await runExtractWithStats(ctx, opts)).sums;
+}
+
+/** runExtract, plus the per-round statistics when the job's locator needs them (else null). */
+export async function runExtractWithStats(ctx: JobContext, opts: ExtractRunOptions): Promise<{ sums: ActivationSums; stats: RoundStats | null }> {
   const { spec } = ctx;
   const g = spec.model.geometry;
   const plan = shardPlan(spec.extract.rounds, spec.extract.shardSize);
   const total = opts.resume ? ActivationSums.fromData(opts.resume.sums) : new ActivationSums([g.layers, g.heads, g.headDim]);
+  const needs = extractNeeds(ctx);
+  const stats = needs.zeroShot ? (opts.resume?.stats ? RoundStats.fromData(opts.resume.stats) : new RoundStats([g.layers, g.heads, g.headDim])) : null;
+  if (stats && stats.count !== total.count) throw new Error(`extract resume: the saved statistics count ${stats.count} rounds, the sums ${total.count}`);
   let next = opts.resume?.nextShard ?? 0;
   if (next > plan.length) throw new Error(`extract resume: ${next} shards merged, but the job has ${plan.length}`);
   const expected = plan.slice(0, next).reduce((a, s) => a + (s.r1 - s.r0), 0);
   if (total.count !== expected) throw new Error(`extract resume: the saved sums count ${total.count} rounds, shards [0, ${next}) hold ${expected}`);
   const buffered = new Map<number, ExtractResult>();
-  const snapshot = (): ExtractProgressState => ({ nextShard: next, sums: { shape: total.shape, sum: total.sum, sumSq: total.sumSq, count: total.count } });
+  const snapshot = (): ExtractProgressState => ({ nextShard: next, sums: { shape: total.shape, sum: total.sum, sumSq: total.sumSq, count: total.count }, ...(stats ? { stats: stats.toData() } : {}) });
   let roundsDone = expected;
   const emit = (partial: number): void => ctx.emit({ kind: 'extract-progress', rounds: Math.min(spec.extract.rounds, roundsDone + partial), total: spec.extract.rounds, workers: ctx.scheduler.workers.length });
   emit(0);
@@ -86,6 +119,8 @@ export async function runExtract(ctx: JobContext, opts: ExtractRunOptions): Prom
       let merged = false;
       for (let b = buffered.get(next); b; b = buffered.get(next)) {
         total.merge({ shape: b.shape, sum: b.sum, sumSq: b.sumsq!, count: b.count });
+        // Same order as the sums (shard-id order); kept taps are placed by round id.
+        stats?.merge({ shape: b.shape, sensitivity: b.sensitivity!, count: b.count, rounds: b.kept?.rounds ?? [], taps: b.kept?.taps ?? new Float32Array(0) });
         buffered.delete(next);
         next++;
         merged = true;
@@ -98,5 +133,5 @@ export async function runExtract(ctx: JobContext, opts: ExtractRunOptions): Prom
   if (next !== plan.length || total.count !== spec.extract.rounds) {
     throw new Error(`extract: merged ${next} of ${plan.length} shards (${total.count} of ${spec.extract.rounds} rounds)`);
   }
-  return total;
+  return { sums: total, stats };
 }

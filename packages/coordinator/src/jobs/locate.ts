@@ -86,7 +86,7 @@ export async function fleetRollouts(
 }
 
 /** meanLossOverSet over the fleet: per-mask mean over the set, summed in example order. */
-async function meanLossOverSet(ctx: JobContext, set: readonly Example[], masks: readonly Uint8Array[], means: Float32Array<ArrayBuffer>, seed: number | string, setName: string, step: number): Promise<Float64Array> {
+export async function meanLossOverSet(ctx: JobContext, set: readonly Example[], masks: readonly Uint8Array[], means: Float32Array<ArrayBuffer>, seed: number | string, setName: string, step: number): Promise<Float64Array> {
   if (set.length === 0) throw new Error(`locate: the ${setName} set is empty`);
   const queries = set.map((example, i) => ({ example, variant: Prng.derive(seed, 'eval-variant', setName, i).nextU32() }));
   const losses = await fleetRollouts(ctx, `locate-${setName}`, step, setName === 'selection' ? 'select' : 'validate', queries, masks, means);

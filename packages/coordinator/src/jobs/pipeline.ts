@@ -1,22 +1,26 @@
 // One job, extract -> locate -> eval, with its state checkpointed to disk after every merged shard
 // (throttled), every locate step and every eval shard, and a --resume that continues from it.
 import {
-  ActivationSums, MTV_CODE_VERSION, probabilities, runRecord, withLocatedHeads, writeArtifact,
-  type LocatorResult, type MtvArtifact,
+  ActivationSums, DEFAULT_STV, MTV_CODE_VERSION, RoundStats, locatedValues, probabilities, runRecord, withLocated, withLocatedHeads, writeArtifact,
+  type Located, type LocatorResult, type MtvArtifact,
 } from '@mtv/mtv';
 import { CheckpointStore, Throttle } from '../checkpoint/index.js';
 import type { Logger } from '../net/logger.js';
 import type { Scheduler } from '../scheduler/index.js';
 import { loadJobData, makeContext, type Phase, type PipelineEvent } from './context.js';
 import { runEval, type EvalProgressState, type EvalSummary } from './eval.js';
-import { runExtract, type ExtractProgressState } from './extract.js';
+import { runExtractWithStats, type ExtractProgressState } from './extract.js';
+import { runLocateHeads } from './locate-heads.js';
 import { locatorConfig, runLocate, type LocateProgressState } from './locate.js';
 import { parseJobSpec, specDiff, specHash, type JobSpec } from './spec.js';
 
 export const JOB_STATE_FORMAT = 'mtv-fleet-job';
 export const JOB_STATE_VERSION = 1;
 
-interface Located {
+/** What a non-REINFORCE locator's result keeps across a resume. */
+type LocatedHeadsState = Omit<Located, 'reinforce' | 'scores'>;
+
+interface LocatedState {
   readonly heads: Uint8Array;
   readonly selectionLoss: number;
   readonly candidates: readonly { readonly mask: Uint8Array; readonly loss: number }[];
@@ -31,7 +35,9 @@ export interface JobState {
   phase: Phase | 'done';
   extract: ExtractProgressState | null;
   locate: LocateProgressState | null;
-  located: Located | null;
+  located: LocatedState | null;
+  /** Sensitivity / stv / random locators: their result (absent for reinforce and older checkpoints). */
+  locatedHeads?: LocatedHeadsState | null;
   eval: EvalProgressState | null;
   summaries: EvalSummary[] | null;
   /** Wall time per phase in ms, summed over coordinator sessions. */
@@ -53,6 +59,8 @@ export interface PipelineResult {
   readonly spec: JobSpec;
   readonly sums: ActivationSums;
   readonly located: LocatorResult | null;
+  /** The sensitivity / stv / random locator's result (null for reinforce). */
+  readonly locatedHeads: LocatedHeadsState | null;
   readonly summaries: readonly EvalSummary[];
   readonly artifact: string;
   readonly timings: Partial<Record<Phase, number>>;
@@ -151,23 +159,25 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
 
   // extract
   let sums: ActivationSums;
+  let stats: RoundStats | null = null;
   if (state.phase === 'extract') {
     const throttle = new Throttle(opts.checkpointMs ?? 1000, save);
-    sums = await timed('extract', () =>
-      runExtract(ctx, {
+    ({ sums, stats } = await timed('extract', () =>
+      runExtractWithStats(ctx, {
         resume: state.extract,
         onMerged: async (snapshot) => {
           state.extract = snapshot();
           await throttle.poke();
         },
       }),
-    );
-    state.extract = { nextShard: Math.ceil(spec.extract.rounds / spec.extract.shardSize), sums: sums.toData() };
+    ));
+    state.extract = { nextShard: Math.ceil(spec.extract.rounds / spec.extract.shardSize), sums: sums.toData(), ...(stats ? { stats: stats.toData() } : {}) };
     state.phase = spec.locate ? 'locate' : spec.eval ? 'eval' : 'done';
     await save();
   } else {
     if (!state.extract) throw new Error(`checkpoint is past extract but holds no sums`);
     sums = ActivationSums.fromData(state.extract.sums);
+    stats = state.extract.stats ? RoundStats.fromData(state.extract.stats) : null;
   }
   const base: MtvArtifact = {
     sums, logits: null, heads: null,
@@ -180,7 +190,19 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
 
   // locate
   let located: LocatorResult | null = null;
-  if (spec.locate) {
+  let heads: LocatedHeadsState | null = null;
+  if (spec.locate && (spec.locate.locator ?? 'reinforce') !== 'reinforce') {
+    if (state.phase === 'locate') {
+      const r = await timed('locate', () => runLocateHeads(ctx, Float32Array.from(sums.means()), stats, (step, steps) => ctx.emit({ kind: 'locate-step', step, steps, meanLoss: NaN, headsAboveHalf: 0 })));
+      heads = { locator: r.locator, heads: r.heads, locations: r.locations, bank: r.bank, k: r.k, kGrid: r.kGrid, selectionLoss: null, cost: r.cost };
+      state.locatedHeads = heads;
+      state.phase = spec.eval ? 'eval' : 'done';
+      await save();
+    } else {
+      if (!state.locatedHeads) throw new Error('checkpoint is past locate but holds no located heads');
+      heads = state.locatedHeads;
+    }
+  } else if (spec.locate) {
     if (state.phase === 'locate') {
       located = await timed('locate', () =>
         runLocate(ctx, Float32Array.from(sums.means()), {
@@ -203,14 +225,19 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     }
   }
   if (located) emit({ kind: 'locate-done', heads: located.heads, selectionLoss: located.selectionLoss, probabilities: probabilities(located.state.logits, located.state.config.probEps, 1 - located.state.config.probEps) });
-  const artifact = located ? withLocatedHeads(base, located, 'prefix') : base;
+  const l = spec.locate;
+  const artifact = heads
+    ? withLocated(base, { ...heads, reinforce: null, scores: null }, 'prefix', { locatorSeed: String(l!.seed), ...(heads.bank ? { stvSteps: l!.stvSteps ?? DEFAULT_STV.steps, stvSamples: l!.stvSamples ?? DEFAULT_STV.samplesPerStep } : {}) })
+    : located ? withLocatedHeads(base, located, 'prefix') : base;
   await writeArtifact(spec.out, artifact);
   logger.info(`coordinator: wrote the MTV artifact ${spec.out}`);
 
   // eval
   let summaries: EvalSummary[] = state.summaries ?? [];
   if (spec.eval && state.phase === 'eval') {
-    const mtv = located ? { heads: Uint8Array.from(located.heads), means: Float32Array.from(sums.means()) } : null;
+    const mtv = heads
+      ? { heads: Uint8Array.from(heads.heads), means: Float32Array.from(locatedValues(sums.means(), heads, spec.model.geometry.headDim)) }
+      : located ? { heads: Uint8Array.from(located.heads), means: Float32Array.from(sums.means()) } : null;
     summaries = await timed('eval', () =>
       runEval(ctx, {
         mtv, resume: state.eval,
@@ -224,5 +251,5 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     state.phase = 'done';
     await save();
   }
-  return { spec, sums, located, summaries, artifact: spec.out, timings: state.timings, resumedAt };
+  return { spec, sums, located, locatedHeads: heads, summaries, artifact: spec.out, timings: state.timings, resumedAt };
 }

@@ -2,7 +2,7 @@
 // it can be checkpointed with the job state and compared on --resume.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { DATASET_FORMATS } from '@mtv/mtv';
+import { DATASET_FORMATS, LOCATOR_KINDS } from '@mtv/mtv';
 import { GeometrySchema } from '../protocol/index.js';
 
 const posInt = z.int().min(1);
@@ -49,6 +49,16 @@ export const JobSpecSchema = z.strictObject({
       initLogit: z.number().finite().optional(),
       /** Probabilities at or below this are zeroed before the final sampling (the reference: 0.8 for Idefics2); absent: off. */
       threshold: z.number().min(0).max(1).optional(),
+      /** Head locator (absent: reinforce, the paper's; the REINFORCE fields above are then unused by the others). */
+      locator: z.enum(LOCATOR_KINDS).optional(),
+      /** sensitivity / stv / random: heads kept (absent: chosen on the validation set from kGrid or the default grid). */
+      k: posInt.optional(),
+      kGrid: z.array(posInt).min(1).optional(),
+      /** stv: centres per location, rounds kept for clustering, policy steps and samples per step. */
+      clusters: posInt.optional(),
+      bankRounds: posInt.optional(),
+      stvSteps: z.int().min(0).optional(),
+      stvSamples: z.int().min(2).max(4096).optional(),
     })
     .nullable(),
   eval: z

@@ -141,9 +141,19 @@ export const ExtractShardSchema = z
     examples: z.array(ExampleSchema).max(LIMITS.examplesPerShard),
     /** Also return float64 sums of squares. */
     sumsq: z.boolean(),
+    /**
+     * Sensitivity / STV locators: also run each round's query zero-shot (no shots, same variant), tap it,
+     * and return the per-head sum of ||icl - zero-shot||_2; and return the ICL taps of the rounds in `keep`.
+     */
+    zeroShot: z.boolean().optional(),
+    keep: z.array(count).max(LIMITS.roundsPerShard).optional(),
   })
   .superRefine((s, ctx) => {
     if (s.r1 <= s.r0) return issue(ctx, ['r1'], `round range [${s.r0}, ${s.r1}) is empty`);
+    s.keep?.forEach((r, i) => {
+      if (r < s.r0 || r >= s.r1) issue(ctx, ['keep', i], `round ${r} is outside the shard's [${s.r0}, ${s.r1})`);
+    });
+    if (s.keep && s.keep.length > 0 && !s.zeroShot) issue(ctx, ['keep'], 'keep needs zeroShot');
     expectLength(ctx, ['rounds'], s.rounds, s.r1 - s.r0, `r1 ${s.r1} - r0 ${s.r0}`);
     s.rounds.forEach((round, i) => {
       if (round.r !== s.r0 + i) issue(ctx, ['rounds', i, 'r'], `expected round ${s.r0 + i}, got ${round.r}`);
@@ -241,6 +251,10 @@ export const ExtractResultSchema = z
     shape: z.tuple([dim, dim, dim]),
     sum: f64,
     sumsq: f64.nullable(),
+    /** With the shard's zeroShot: per-head sum of ||icl - zero-shot||_2 over its rounds [layers * heads]. */
+    sensitivity: f64.optional(),
+    /** With the shard's keep: the kept rounds (ascending) and their ICL taps [rounds, layers, heads, headDim]. */
+    kept: z.strictObject({ rounds: z.array(count), taps: f32 }).optional(),
   })
   .superRefine((s, ctx) => {
     const n = s.shape[0] * s.shape[1] * s.shape[2];
@@ -248,6 +262,8 @@ export const ExtractResultSchema = z
     if (s.r1 <= s.r0) issue(ctx, ['r1'], `round range [${s.r0}, ${s.r1}) is empty`);
     expectLength(ctx, ['sum'], s.sum, n, formula);
     if (s.sumsq) expectLength(ctx, ['sumsq'], s.sumsq, n, formula);
+    if (s.sensitivity) expectLength(ctx, ['sensitivity'], s.sensitivity, s.shape[0] * s.shape[1], `layers x heads of ${formula}`);
+    if (s.kept) expectLength(ctx, ['kept', 'taps'], s.kept.taps, s.kept.rounds.length * n, `${s.kept.rounds.length} kept rounds x ${formula}`);
   });
 export type ExtractResult = z.infer<typeof ExtractResultSchema>;
 

@@ -1,0 +1,81 @@
+// Issue 14: a fleet job with each locator (the coordinator's runPipeline, its shards run by a real
+// ShardRunner through a scheduler of 1, 2 or 3 "workers" whose results arrive last-worker-first)
+// writes the artifact a single process writes: the same sums, the same locations and, for stv, the
+// same bank of centres and chosen centres, bit for bit.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeTinyCheckpoint } from '@mtv/model';
+import { collect, loadDataset, locateHeads, readArtifact, type Dataset, type LocatorKind } from '@mtv/mtv';
+import { writeDataset } from '@mtv/toy';
+import { parseJobSpec, runPipeline, type Scheduler } from '@mtv/coordinator';
+import { ShardRunner } from '../src/runner.js';
+
+let dir = '';
+let runner: ShardRunner;
+let data: Dataset;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mtv-fleet-loc-'));
+  await writeTinyCheckpoint(join(dir, 'model'), { family: 'clip-llama', seed: 2 });
+  await writeDataset(join(dir, 'data'), 'task-inference', 14, 4, { subTask: 'shape' });
+  data = await loadDataset({ file: join(dir, 'data', 'task-inference.jsonl'), format: 'jsonl' });
+  runner = await ShardRunner.load(join(dir, 'model'));
+}, 120_000);
+afterAll(async () => {
+  await runner?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Runs every task on the one real runner; tasks are dealt round-robin to `workers` and answered last worker first. */
+function scheduler(workers: number): Scheduler {
+  return {
+    capacity: workers,
+    workers: Array.from({ length: workers }, (_, i) => `w${i}`),
+    run: async (tasks: readonly { build: () => Promise<unknown>; accept: (r: never) => unknown }[]) => {
+      const order = Array.from({ length: workers }, (_, w) => tasks.filter((_, i) => i % workers === w)).reverse().flat();
+      for (const t of order) {
+        const out = await runner.run((await t.build()) as never);
+        if (!out.ok) throw new Error(`shard failed: ${JSON.stringify(out)}`);
+        await t.accept(out.result as never);
+      }
+    },
+  } as unknown as Scheduler;
+}
+
+const same = (a: ArrayLike<number>, b: ArrayLike<number>): boolean => a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]));
+const LOCATE = { reinforceSize: 4, selectionSize: 2, validationSize: 3, steps: 2, samplesPerStep: 4, validateEvery: 0, finalSamples: 2, lr: 0.1 };
+
+describe('fleet locate = single-process locate', () => {
+  for (const [locator, workers] of [['sensitivity', 2], ['stv', 3], ['random', 2], ['reinforce', 2]] as [LocatorKind, number][]) {
+    it(`${locator} on ${workers} workers`, async () => {
+      const [L, H, D] = runner.model.headShape;
+      const extra = locator === 'reinforce' ? {} : { locator, kGrid: [1, 2, 4], ...(locator === 'stv' ? { clusters: 3, stvSteps: 3, stvSamples: 3 } : {}) };
+      const spec = parseJobSpec({
+        jobId: `loc-${locator}`, data: { file: data.file, format: 'jsonl' }, model: { id: 'tiny', hash: runner.modelHash, geometry: { layers: L, heads: H, headDim: D } },
+        extract: { seed: 5, shots: 2, rounds: 5, shardSize: 2 }, locate: { seed: 7, ...LOCATE, ...extra }, eval: null, out: join(dir, `${locator}.safetensors`),
+      });
+      const fleet = await runPipeline({ spec, scheduler: scheduler(workers), logger: { info: () => {}, warn: () => {} } as never });
+      const art = await readArtifact(fleet.artifact);
+
+      const single = await collect(runner.model, data, { seed: 5, shots: 2, rounds: 5, shardSize: 2, bank: locator === 'stv' });
+      expect(same(art.sums.sum, single.sums.sum)).toBe(true);
+      const r = await locateHeads(runner.model, data, single.sums.means(), single.stats, { seed: 7, ...LOCATE, ...extra });
+      expect(Array.from(art.heads!)).toEqual(Array.from(r.heads));
+      if (locator === 'reinforce') {
+        expect(art.locator ?? null).toBeNull();
+        expect(same(fleet.located!.state.logits, r.reinforce!.state.logits)).toBe(true);
+        return;
+      }
+      expect(art.locator!.kind).toBe(locator);
+      expect(Array.from(art.locator!.locations)).toEqual(Array.from(r.locations));
+      expect(fleet.locatedHeads!.kGrid).toEqual(r.kGrid);
+      expect(fleet.locatedHeads!.cost.forwardPasses).toBe(r.cost.forwardPasses);
+      if (locator === 'stv') {
+        expect(same(art.locator!.bank!.centres, r.bank!.centres)).toBe(true);
+        expect(Array.from(art.locator!.bank!.choice)).toEqual(Array.from(r.bank!.choice));
+      }
+    }, 120_000);
+  }
+});
