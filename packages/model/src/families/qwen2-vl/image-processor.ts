@@ -2,7 +2,10 @@
 // (VLM_FAMILIES.md 4.3). For each image:
 //   1. smart_resize: (h, w) to multiples of factor = patch_size * merge_size, round half to even
 //      (Python round), then scaled into [min_pixels, max_pixels] keeping the aspect (floor when too
-//      large, never below one factor; ceil when too small); aspect ratios above 200 are refused;
+//      large, never below one factor; ceil when too small); aspect ratios above 200 are refused.
+//      This is the newer smart_resize; the older slow class (image_processing_qwen2_vl.py at
+//      cb0fc56) also refused a side under one factor and had no one-factor floor (a side could
+//      become 0), which only differs for images narrower than 28 px;
 //   2. Pillow resize to that size on uint8 RGB (BICUBIC unless `resample` says otherwise);
 //   3. rescale (float64 product cast to float32), normalise in float32 (OPENAI CLIP mean/std);
 //   4. the image repeated temporal_patch_size times along t (grid_t = 1), then the patches
