@@ -152,3 +152,26 @@ describe.each(CASES)('$name: GPU vs the float64 reference', (c) => {
     expect(out.ids).toEqual(want);
   });
 });
+
+describe('vila: chunked prefill and f16 weights', () => {
+  it('7-token prefill chunks (image tokens straddling them) equal one pass; f16 weights stay close', async () => {
+    const dir = join(root, 'chunked');
+    await writeTinyVila(dir, { seed: 8 });
+    const whole = await loadModel(dir, { gpu, weightDtype: 'f32' });
+    const chunked = await loadModel(dir, { gpu, weightDtype: 'f32', maxPrefillChunk: 7 });
+    const half = await loadModel(dir, { gpu, weightDtype: 'f16' });
+    try {
+      const p = await whole.prepare({ text: '<image>What is in the image? Answer:', images: [randomImage(3, 45, 30)] });
+      expect(p.imagePositions[0]!.some((q) => q % 7 === 6)).toBe(true);
+      const a = await whole.forward(p, { tap: true });
+      const b = await chunked.forward(p, { tap: true });
+      expectClose(b.logits, a.logits, 1e-4, 1e-4);
+      expectClose(b.tap!, a.tap!, 1e-5, 1e-4);
+      expectClose((await half.forward(p)).logits, a.logits, 3e-2, 3e-2);
+    } finally {
+      await whole.close();
+      await chunked.close();
+      await half.close();
+    }
+  });
+});

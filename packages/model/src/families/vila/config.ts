@@ -12,13 +12,6 @@ import type { ModelConfigBase, ShardConfigs } from '../types.js';
 export const VILA_MODEL_TYPES: readonly string[] = ['llava_llama'];
 export const VILA_ARCHITECTURES: readonly string[] = ['LlavaLlamaModel'];
 
-/** The sub-folders of a VILA checkpoint, and the top-level config key that repeats each folder's config. */
-export const VILA_PARTS = [
-  { folder: 'llm', key: 'llm_cfg' },
-  { folder: 'vision_tower', key: 'vision_tower_cfg' },
-  { folder: 'mm_projector', key: 'mm_projector_cfg' },
-] as const;
-
 /**
  * The projector (MultimodalProjector): mlp_downsample = DownSampleBlock (2x2 token merge), LayerNorm,
  * Linear, GELU, Linear; linear = one Linear; mlpNx_gelu = N Linears with GELU between.

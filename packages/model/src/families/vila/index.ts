@@ -23,7 +23,7 @@ export const vilaFamily: ModelFamily<VilaConfig, VilaVisionWeights> = {
   referenceImageFeatures: referenceVilaImageFeatures,
 };
 
-export { VILA_ARCHITECTURES, VILA_MODEL_TYPES, VILA_PARTS, parseVilaConfig, type VilaAspectRatio, type VilaConfig, type VilaProjector } from './config.js';
+export { VILA_ARCHITECTURES, VILA_MODEL_TYPES, parseVilaConfig, type VilaAspectRatio, type VilaConfig, type VilaProjector } from './config.js';
 export { VILA_IMAGE_TOKEN, VilaProcessor, expandToSquare, vilaPixels, vilaPromptText, vilaTemplateFor, vilaTokenize, type VilaTemplate } from './processor.js';
 export { referenceDownSample, referenceVilaImageFeatures, referenceVilaProjector, referenceVilaVisionFeatures } from './reference.js';
 export { TINY_VILA_SPECIAL_TOKENS, writeTinyVila, type TinyVilaCheckpoint, type TinyVilaOptions } from './tiny.js';
