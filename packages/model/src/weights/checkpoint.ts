@@ -197,7 +197,8 @@ export class Checkpoint {
       let bytes: Uint8Array;
       try {
         bytes = await readFile(file);
-      } catch {
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError(file, '(file)', `cannot read: ${(e as Error).message}`);
         throw new CheckpointError(what, null, `missing ${folder}/config.json (each of ${layout.folders.map((f) => `${f.folder}/`).join(', ')} holds its own config.json and safetensors)`);
       }
       let sj: unknown;
