@@ -23,7 +23,7 @@ export const VILA_IMAGE_TOKEN = '<image>';
 
 export type VilaTemplate = 'llama_3' | 'vicuna_v1';
 
-/** conv_templates['llama_3'] (llama_3_chat) of VILA's conversation.py. */
+/** conv_templates['llama_3'] (llama_3_chat) of VILA's conversation.py from Aug 2024 on (sep <|eot_id|>; the May 2024 release used <|end_of_text|>), the code MTV's reference ran. */
 const LLAMA3_SYSTEM =
   '<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nYou are a helpful language and vision assistant. ' +
   'You are able to understand the visual content that the user provides, ' +
