@@ -25,6 +25,7 @@ import { locate } from '../rollouts/locate.js';
 import { rolloutEvaluator } from '../rollouts/evaluators.js';
 import { Prng } from '../sampling/prng.js';
 import { encodeRgbPng } from './png.js';
+import { benchLocators } from './locators.js';
 
 const COLORS: Record<string, [number, number, number]> = { red: [220, 30, 30], green: [30, 200, 40], blue: [30, 40, 220], yellow: [230, 220, 40], white: [240, 240, 240], purple: [150, 40, 200] };
 
@@ -68,9 +69,26 @@ async function main(): Promise<void> {
     .option('--repeats <n>', 'interleaved prefix/naive locate pairs (median [min–max], ratio pair by pair)', (v) => Number(v), 5)
     .option('--json', 'JSON on stdout')
     .option('--quick', 'tiny sizes for the bench-commands test (figures not for the record)')
+    .option('--locators', 'instead: every head locator on the demo model over three demo tasks, one table (accuracy + search cost)')
+    .option('--rounds <n>', '--locators: extraction rounds', (v) => Number(v), 100)
+    .option('--eval-n <n>', '--locators: eval queries per mode', (v) => Number(v), 200)
+    .option('--reinforce-steps <n>', '--locators: REINFORCE steps (default 600, the paper\'s)', (v) => Number(v), 600)
     .parse()
-    .opts<{ model?: string; steps: number; promptTokens: number; iclShots: number; queries: number; repeats: number; json?: boolean; quick?: boolean }>();
+    .opts<{ model?: string; steps: number; promptTokens: number; iclShots: number; queries: number; repeats: number; json?: boolean; quick?: boolean; locators?: boolean; rounds: number; evalN: number; reinforceSteps: number }>();
   const session = benchSession('@mtv/mtv bench', (s) => void process.stderr.write(`${s}\n`));
+  if (opts.locators) {
+    try {
+      const quick = session.quick || (opts.quick ?? false);
+      const r = await benchLocators({
+        ...(opts.model ? { model: callerPath(opts.model) } : {}), rounds: quick ? 8 : opts.rounds, evalN: quick ? 6 : opts.evalN, steps: quick ? 2 : opts.reinforceSteps, quick,
+        log: (s) => void process.stderr.write(`${s}\n`),
+      });
+      process.stdout.write(opts.json ? `${JSON.stringify(r.rows)}\n` : `${r.table}\n`);
+    } finally {
+      session.end();
+    }
+    return;
+  }
   if (session.quick) Object.assign(opts, { steps: 1, promptTokens: 32, iclShots: 2, queries: 2, repeats: 2 });
   if (opts.model) opts.model = callerPath(opts.model);
   const demo = fileURLToPath(new URL('../../../toy/demo-model', import.meta.url));
