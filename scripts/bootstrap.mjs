@@ -94,5 +94,20 @@ if (missingOracles.length > 0) {
   }
 }
 
+// 3c. Debian's Chromium for the dashboard's real-browser test (test/dashboard.browser.e2e.test.ts drives it
+// headless through playwright-core, which downloads no browser of its own). Linux only, as for Mesa;
+// not on `npm start` (the demo needs no browser, and must stay fast on a fresh machine).
+const CHROMIUM_PATHS = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
+if (process.platform === 'linux' && process.env.npm_lifecycle_event !== 'prestart' && !CHROMIUM_PATHS.some((p) => existsSync(p))) {
+  const cmd = 'apt-get update && apt-get install -y --no-install-recommends chromium';
+  if (process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
+    log('missing chromium (the dashboard test runs it headless); installing it with apt');
+    run('bash', ['-c', `DEBIAN_FRONTEND=noninteractive ${cmd}`]);
+  } else {
+    log('missing chromium (the dashboard\'s browser test needs it, and fails without it).');
+    log(`run as root:  sudo ${cmd.replace('&& apt-get', '&& sudo apt-get')}`);
+  }
+}
+
 // 4. Build every package (incremental; a no-op when nothing changed).
 run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-b']);

@@ -121,6 +121,8 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
   const logDir = join(out, 'logs');
   await mkdir(logDir, { recursive: true });
   log(`demo: coordinator on ${url}; starting ${nWorkers} worker process(es) on ${model} (logs in ${logDir})`);
+  // The page keeps the final state after the demo exits (it shows 'closed' then).
+  log(`demo: dashboard: ${coordinator.dashboardUrl()} (live while the job runs; metrics at ${coordinator.dashboardUrl()}metrics)`);
   const workers = Array.from({ length: nWorkers }, (_, i) => spawnWorker(i, url, model, Number(f.threads), logDir));
   const died = workers.map((w, i) => new Promise<never>((_, reject) => w.once('exit', (code) => reject(new Error(`worker ${i} exited with code ${code} before the job finished; see ${join(logDir, `worker-${i}.log`)}`)))));
   // A worker that loaded other weights (the model directory changed after the coordinator hashed it,

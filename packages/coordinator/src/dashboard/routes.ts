@@ -68,6 +68,7 @@ export function dashboardRoutes(opts: RoutesOptions): (req: IncomingMessage, res
       if (!d.stream.add(res)) return plain(res, 503, 'too many dashboard clients', { 'retry-after': '5' }), 503;
       return 200;
     }
+    if (path === '/favicon.ico') return res.writeHead(204, SECURITY_HEADERS).end(), 204;
     if (path === '/api/state') {
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...SECURITY_HEADERS });
       res.end(head ? undefined : JSON.stringify(d.state.snapshot()));

@@ -66,7 +66,8 @@ export interface WorkerView {
 }
 
 export interface DashboardSnapshot {
-  readonly coordinator: { readonly sessionId: string; readonly startedAt: number; readonly now: number };
+  /** `closed`: the coordinator has stopped serving (the job ended, or it was stopped; a restart reconnects the page). */
+  readonly coordinator: { readonly sessionId: string; readonly startedAt: number; readonly now: number; readonly closed: boolean };
   readonly jobs: readonly JobView[];
   readonly workers: readonly WorkerView[];
 }
@@ -90,6 +91,7 @@ export class DashboardState {
   readonly #workers = new Map<string, WorkerRecord>();
   readonly #listeners = new Set<() => void>();
   readonly #startedAt = Date.now();
+  #closed = false;
 
   constructor(server: CoordinatorServer, scheduler: () => Scheduler | null) {
     this.#server = server;
@@ -123,7 +125,11 @@ export class DashboardState {
     const g = spec.model.geometry;
     this.#jobs.set(spec.jobId, {
       jobId: spec.jobId, status: 'waiting', phase: 'waiting', resumedFrom: null, geometry: { layers: g.layers, heads: g.heads },
-      shotsCompressed: spec.extract.rounds * shotsPerRound(spec.data.format, spec.extract.shots), progress: {},
+      shotsCompressed: spec.extract.rounds * shotsPerRound(spec.data.format, spec.extract.shots),
+      progress: {
+        extract: { done: 0, total: spec.extract.rounds, unit: 'rounds', ms: null },
+        ...(spec.locate ? { locate: { done: 0, total: spec.locate.steps, unit: 'steps', ms: null } } : {}),
+      },
       curves: { step: [], meanLoss: [], policyLoss: [], validation: [] }, probabilities: null, probabilitiesStep: null,
       heads: null, selectionLoss: null, table: null, artifact: null, error: null, checkpoints: 0,
     });
@@ -144,14 +150,23 @@ export class DashboardState {
       case 'phase-done':
         j.progress[e.phase] = { ...(j.progress[e.phase] ?? { done: 1, total: 1, unit: '' }), ms: e.ms };
         break;
-      case 'resumed':
+      case 'resumed': {
         j.resumedFrom = e.phase;
+        // The phases before the resumed one are complete.
+        const order: (Phase | 'done')[] = ['extract', 'locate', 'eval', 'done'];
+        for (const p of ['extract', 'locate'] as const) {
+          const pr = j.progress[p];
+          if (pr && order.indexOf(p) < order.indexOf(e.phase)) j.progress[p] = { ...pr, done: pr.total };
+        }
+        const lp = j.progress.locate;
+        if (lp && e.locateStep !== undefined && e.phase === 'locate') j.progress.locate = { ...lp, done: e.locateStep };
         if (e.probabilities) {
           j.probabilities = Array.from(e.probabilities, (p) => round(p));
           j.probabilitiesStep = e.locateStep ?? null;
         }
         if (e.validation) j.curves.validation = e.validation.map((v) => ({ step: v.step, loss: round(v.loss, 5) }));
         break;
+      }
       case 'extract-progress':
         progress('extract', e.rounds, e.total, 'rounds');
         break;
@@ -214,6 +229,11 @@ export class DashboardState {
     this.#changed();
   }
 
+  /** The coordinator is closing: the last push says so. */
+  markClosed(): void {
+    this.#closed = true;
+  }
+
   snapshot(): DashboardSnapshot {
     const now = Date.now();
     const stats = this.#scheduler()?.stats;
@@ -228,6 +248,6 @@ export class DashboardState {
         lastHeartbeatAt: w.peer.lastPongAt, rttMs: w.peer.rttMs, reconnects: w.joins - 1, remote: w.peer.remote,
       };
     });
-    return { coordinator: { sessionId: this.#server.sessionId, startedAt: this.#startedAt, now }, jobs: [...this.#jobs.values()], workers };
+    return { coordinator: { sessionId: this.#server.sessionId, startedAt: this.#startedAt, now, closed: this.#closed }, jobs: [...this.#jobs.values()], workers };
   }
 }

@@ -103,6 +103,7 @@ export class FleetCoordinator {
   /** Stops serving; workers are told whether to come back (`reconnect`). */
   close(opts: { reason?: string; reconnect?: boolean } = {}): Promise<void> {
     // The last state reaches open pages before their streams end (they reconnect to a restarted coordinator).
+    if (!(opts.reconnect ?? false)) this.dashboard?.markClosed(); // a restart (reconnect) is not the end
     this.#stream?.flush();
     this.#stream?.close();
     return this.server.close(opts);

@@ -10,14 +10,17 @@ const ago = (t, now) => (t == null ? '–' : `${Math.max(0, (now - t) / 1000).to
 function useStream() {
   const [state, setState] = useState(null);
   const [link, setLink] = useState('connecting');
+  const closedRef = useRef(false); // the coordinator said it was closing: not an outage
   useEffect(() => {
     const es = new EventSource('/events');
     es.addEventListener('state', (ev) => {
-      setState({ ...JSON.parse(ev.data), receivedAt: Date.now() });
+      const st = JSON.parse(ev.data);
+      closedRef.current = st.coordinator.closed;
+      setState({ ...st, receivedAt: Date.now() });
       setLink('live');
     });
     // The browser retries by itself (the server asks for 1 s), e.g. while a coordinator restarts with --resume.
-    es.onerror = () => setLink('reconnecting');
+    es.onerror = () => setLink(closedRef.current ? 'closed' : 'reconnecting');
     return () => es.close();
   }, []);
   return { state, link };
@@ -40,7 +43,7 @@ function Chart({ id, option, className = 'chart' }) {
   useEffect(() => {
     if (chart.current && option) chart.current.setOption(option, { notMerge: true });
   }, [option]);
-  return html`<div id=${id} class=${className}></div>`;
+  return html`<div id=${id} class=${className} ref=${el}></div>`;
 }
 
 function Progress({ p }) {
@@ -100,7 +103,7 @@ function heatmapOption(title, values, g, { binary = false } = {}) {
     tooltip: { formatter: (p) => `layer ${p.value[1]}, head ${p.value[0]}: ${binary ? (p.value[2] ? 'chosen' : 'not chosen') : p.value[2].toFixed(3)}` },
     grid: { left: 64, right: 24, top: 36, bottom: 70 },
     xAxis: { type: 'category', name: 'head', nameLocation: 'middle', nameGap: 24, data: Array.from({ length: g.heads }, (_, h) => String(h)), splitArea: { show: true } },
-    yAxis: { type: 'category', name: 'layer', inverse: true, data: Array.from({ length: g.layers }, (_, l) => String(l)), splitArea: { show: true } },
+    yAxis: { type: 'category', name: 'layer', nameLocation: 'middle', nameGap: 28, inverse: true, data: Array.from({ length: g.layers }, (_, l) => String(l)), splitArea: { show: true } },
     visualMap: binary
       ? { type: 'piecewise', orient: 'horizontal', left: 'center', bottom: 0, pieces: [{ value: 1, label: 'chosen', color: '#c0392b' }, { value: 0, label: 'not chosen', color: '#eef0f4' }] }
       : { type: 'continuous', min: 0, max: 1, calculable: false, orient: 'horizontal', left: 'center', bottom: 0, text: ['p = 1', 'p = 0'], inRange: { color: ['#f7fbff', '#6baed6', '#08306b'] } },
@@ -151,4 +154,6 @@ function App() {
     </main>`;
 }
 
-render(html`<${App} />`, document.getElementById('app'));
+const root = document.getElementById('app');
+root.textContent = ''; // the 'loading' line
+render(html`<${App} />`, root);
