@@ -3,6 +3,7 @@
 // port keeps being served, and beyond loopback the token (401 with the same bare body for every path).
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { FleetCoordinator, METRIC_NAMES, WorkerConnection, parseJobSpec, type FleetCoordinatorOptions } from '../src/index.js';
 import { capture } from './fleet-fakes.js';
 import { TOKEN, cleanupAfterEach, cpuCapabilities } from './net-fixture.js';
@@ -97,6 +98,12 @@ describe('coordinator HTTP: dashboard and metrics', () => {
       await rawStatus(port, 'GARBAGE\r\n\r\n'),
     ];
     expect(statuses).toEqual([404, 405, 414, 400, 400]);
+    // A bad frame on the WebSocket side is counted as a frame error.
+    const bad = new WebSocket(`ws://127.0.0.1:${port}`);
+    await new Promise<void>((resolve) => bad.once('open', () => resolve()));
+    const closed = new Promise<number>((resolve) => bad.once('close', (code) => resolve(code)));
+    bad.send('not a binary frame');
+    expect(await closed).toBe(4000);
     const m = await fetch(`${base}/metrics`);
     expect(m.headers.get('content-type')).toMatch(/^text\/plain/);
     const body = await m.text();
@@ -105,6 +112,7 @@ describe('coordinator HTTP: dashboard and metrics', () => {
     expect(body).toMatch(/^mtv_rollout_loss\{kind="mean"\} 2\.5$/m);
     expect(body).toMatch(/^mtv_checkpoint_writes_total 1$/m);
     expect(body).toMatch(/^mtv_http_requests_total\{status="404"\} 1$/m);
+    expect(body).toMatch(/^mtv_frame_errors_total\{reason="protocol-error"\} 1$/m);
     // The worker on the same port is still served after all of that: a cancel reaches it.
     expect(w.state).toBe('ready');
     const cancel = w.next('cancel');

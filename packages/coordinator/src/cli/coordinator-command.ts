@@ -55,7 +55,8 @@ export function coordinatorProgram(): Command {
     .option('--lease-initial-ms <n>', 'shard lease deadline before any shard has been timed', String(LEASE_DEFAULTS.initialMs))
     .option('--lease-floor-ms <n>', 'least shard lease deadline', String(LEASE_DEFAULTS.floorMs))
     .option('--lease-factor <x>', 'lease deadline = max(floor, factor x p95 of completed shard times); an overdue shard is re-executed on another worker', String(LEASE_DEFAULTS.factor))
-    .option('--no-dashboard', 'do not serve the live dashboard on the coordinator port (/metrics is served either way; beyond loopback both need the token)')
+    .option('--dashboard', 'serve the live dashboard at http://<host>:<port>/ (the default; beyond loopback it needs the token)', true)
+    .option('--no-dashboard', 'do not serve the dashboard (/metrics is served either way)')
     .option('--verify <F>', 'fraction of shards (0..1, chosen by the seed) re-executed on a different worker and required to be bit-identical; a mismatch quarantines the worker', '0');
   addSpecOptions(c);
   return c.exitOverride();
