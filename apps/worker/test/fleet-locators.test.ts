@@ -78,4 +78,19 @@ describe('fleet locate = single-process locate', () => {
       }
     }, 120_000);
   }
+
+  it('refuses K larger than layers x heads and C larger than the rounds before any shard, naming the value', async () => {
+    const [L, H, D] = runner.model.headShape;
+    let shards = 0;
+    const counting = { capacity: 1, workers: ['w0'], run: async () => void shards++ } as unknown as Scheduler;
+    const spec = (locate: Record<string, unknown>) => parseJobSpec({
+      jobId: 'bad', data: { file: data.file, format: 'jsonl' }, model: { id: 'tiny', hash: runner.modelHash, geometry: { layers: L, heads: H, headDim: D } },
+      extract: { seed: 5, shots: 2, rounds: 5, shardSize: 2 }, locate: { seed: 7, ...LOCATE, ...locate }, eval: null, out: join(dir, 'bad.safetensors'),
+    });
+    await expect(runPipeline({ spec: spec({ locator: 'sensitivity', k: L * H + 1 }), scheduler: counting, logger: { info: () => {}, warn: () => {} } as never }))
+      .rejects.toThrow(`--k = ${L * H + 1} is larger than the model's layers x heads = ${L} x ${H} = ${L * H}`);
+    await expect(runPipeline({ spec: spec({ locator: 'stv', clusters: 6 }), scheduler: counting, logger: { info: () => {}, warn: () => {} } as never }))
+      .rejects.toThrow('--clusters C = 6 is larger than --rounds = 5');
+    expect(shards).toBe(0);
+  });
 });

@@ -1,7 +1,7 @@
 // One job, extract -> locate -> eval, with its state checkpointed to disk after every merged shard
 // (throttled), every locate step and every eval shard, and a --resume that continues from it.
 import {
-  ActivationSums, DEFAULT_STV, MTV_CODE_VERSION, RoundStats, locatedValues, probabilities, runRecord, withLocated, withLocatedHeads, writeArtifact,
+  ActivationSums, DEFAULT_STV, MTV_CODE_VERSION, RoundStats, checkLocatorChoice, locatedValues, probabilities, runRecord, withLocated, withLocatedHeads, writeArtifact,
   type Located, type LocatorResult, type MtvArtifact,
 } from '@mtv/mtv';
 import { CheckpointStore, Throttle } from '../checkpoint/index.js';
@@ -88,6 +88,18 @@ export interface PipelineOptions {
   readonly waitForWorkers?: () => Promise<void>;
 }
 
+/** K against layers x heads, C against the rounds: refused before any shard is handed out. */
+function checkJobLocator(spec: JobSpec): void {
+  const l = spec.locate;
+  if (!l || (l.locator ?? 'reinforce') === 'reinforce') return;
+  const g = spec.model.geometry;
+  try {
+    checkLocatorChoice({ locator: l.locator, ...(l.k !== undefined ? { k: l.k } : {}), ...(l.kGrid ? { kGrid: l.kGrid } : {}), ...(l.clusters !== undefined ? { clusters: l.clusters } : {}) }, g.layers, g.heads, spec.extract.rounds);
+  } catch (e) {
+    throw new Error(`job ${spec.jobId}: ${(e as Error).message}`);
+  }
+}
+
 function freshState(spec: JobSpec): JobState {
   return { format: JOB_STATE_FORMAT, version: JOB_STATE_VERSION, specHash: specHash(spec), spec, phase: 'extract', extract: null, locate: null, located: null, eval: null, summaries: null, timings: {} };
 }
@@ -142,6 +154,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
     emit({ kind: 'checkpoint-written', file: store.file });
   };
   const ctx = makeContext(spec, await loadJobData(spec), scheduler, logger, emit);
+  checkJobLocator(spec);
   if (resumedAt !== null) emit(resumedEvent(state));
   await opts.waitForWorkers?.();
   const timed = async <T>(phase: Phase, fn: () => Promise<T>): Promise<T> => {
