@@ -68,6 +68,19 @@ describe('locators with the model', () => {
     expect(j.locator.locations).toHaveLength(3);
     expect(j.locator.clusters).toBe(2);
     expect(j.provenance.notes.locator).toBe('stv');
+    // eval and apply read the stv artifact (the chosen centres patched in).
+    const ev = await runCli(gpu, ['eval', '-m', fx.modelDir, '--data', fx.qaFile, '-f', 'jsonl', '-a', out, '--modes', 'mtv', '-n', '2', '--max-new-tokens', '2', '--json', '-q']);
+    expect(ev.code, ev.err).toBe(0);
+    // extract + locate --locator sensitivity (re-taps the artifact's rounds) = run --locator sensitivity.
+    const ex = join(fx.root, 'sums.safetensors');
+    const exr = await runCli(gpu, ['extract', '-m', fx.modelDir, '--data', fx.qaFile, '-f', 'jsonl', '--shots', '2', '--rounds', '4', '--shard-size', '2', '-q', '-o', ex]);
+    expect(exr.code, exr.err).toBe(0);
+    const viaLocate = await runCli(gpu, ['locate', '-m', fx.modelDir, '--data', fx.qaFile, '-f', 'jsonl', '-a', ex, '-o', join(fx.root, 'l.safetensors'), '--reinforce-size', '4', '--validation-size', '3', '--locator', 'sensitivity', '--json', '-q']);
+    const viaRun = await runCli(gpu, ['run', ...args, '--locator', 'sensitivity', '-o', join(fx.root, 'r.safetensors'), '--json']);
+    expect(viaLocate.code, viaLocate.err).toBe(0);
+    const maskOf = (s: string): number[] => Object.values((JSON.parse(s) as { mask: Record<string, number> }).mask);
+    expect(maskOf(viaLocate.out)).toEqual(maskOf(viaRun.out));
+    expect(maskOf(viaRun.out).some((v) => v === 1)).toBe(true);
     const bad = await runCli(gpu, ['run', ...args, '--locator', 'sensitivity', '--k', '999', '-o', join(fx.root, 'x.safetensors')]);
     expect(bad.code).not.toBe(0);
     expect(bad.err).toMatch(/--k = 999 is larger than the model's layers x heads/);
