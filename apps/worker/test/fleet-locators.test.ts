@@ -93,4 +93,50 @@ describe('fleet locate = single-process locate', () => {
       .rejects.toThrow('--clusters C = 6 is larger than --rounds = 5');
     expect(shards).toBe(0);
   });
+
+  it('stv with a checkpoint: a resumed finished job returns the same located heads and bank from the saved state', async () => {
+    const [L, H, D] = runner.model.headShape;
+    const spec = parseJobSpec({
+      jobId: 'loc-resume', data: { file: data.file, format: 'jsonl' }, model: { id: 'tiny', hash: runner.modelHash, geometry: { layers: L, heads: H, headDim: D } },
+      extract: { seed: 5, shots: 2, rounds: 5, shardSize: 2 }, locate: { seed: 7, ...LOCATE, locator: 'stv', k: 2, clusters: 3, stvSteps: 2, stvSamples: 3 }, eval: null,
+      out: join(dir, 'resume.safetensors'),
+    });
+    const logger = { info: () => {}, warn: () => {} } as never;
+    const stateDir = join(dir, 'state-stv');
+    const first = await runPipeline({ spec, scheduler: scheduler(2), logger, stateDir });
+    let shards = 0;
+    const idle = { capacity: 1, workers: ['w0'], run: async () => void shards++ } as unknown as Scheduler;
+    const again = await runPipeline({ spec, scheduler: idle, logger, stateDir, resume: true });
+    expect(shards).toBe(0);
+    expect(again.resumedAt).toBe('done');
+    expect(Array.from(again.locatedHeads!.locations)).toEqual(Array.from(first.locatedHeads!.locations));
+    expect(same(again.locatedHeads!.bank!.centres, first.locatedHeads!.bank!.centres)).toBe(true);
+    expect(Array.from(again.locatedHeads!.bank!.choice)).toEqual(Array.from(first.locatedHeads!.bank!.choice));
+    const art = await readArtifact(again.artifact);
+    expect(same(art.locator!.bank!.centres, first.locatedHeads!.bank!.centres)).toBe(true);
+  }, 120_000);
+
+  it('stv interrupted after extract: resumed from the checkpoint (statistics restored), the same bank and choices', async () => {
+    const [L, H, D] = runner.model.headShape;
+    const spec = parseJobSpec({
+      jobId: 'loc-mid', data: { file: data.file, format: 'jsonl' }, model: { id: 'tiny', hash: runner.modelHash, geometry: { layers: L, heads: H, headDim: D } },
+      extract: { seed: 5, shots: 2, rounds: 5, shardSize: 2 }, locate: { seed: 7, ...LOCATE, locator: 'stv', k: 2, clusters: 3, stvSteps: 2, stvSamples: 3 }, eval: null,
+      out: join(dir, 'mid.safetensors'),
+    });
+    const logger = { info: () => {}, warn: () => {} } as never;
+    const whole = await runPipeline({ spec, scheduler: scheduler(2), logger });
+    const real = scheduler(2);
+    // Extract runs; the first rollouts (the locate phase) fail, as a coordinator killed there would stop.
+    const dying = { ...real, capacity: 2, workers: ['w0', 'w1'], run: async (tasks: readonly { kind: string }[], o: unknown) => {
+      if (tasks.some((t) => t.kind === 'rollouts')) throw new Error('coordinator killed');
+      return (real.run as (t: unknown, o: unknown) => Promise<void>)(tasks, o);
+    } } as unknown as Scheduler;
+    const stateDir = join(dir, 'state-mid');
+    await expect(runPipeline({ spec, scheduler: dying, logger, stateDir })).rejects.toThrow('coordinator killed');
+    const resumed = await runPipeline({ spec, scheduler: scheduler(3), logger, stateDir, resume: true });
+    expect(resumed.resumedAt).toBe('locate');
+    expect(same(resumed.locatedHeads!.bank!.centres, whole.locatedHeads!.bank!.centres)).toBe(true);
+    expect(Array.from(resumed.locatedHeads!.bank!.choice)).toEqual(Array.from(whole.locatedHeads!.bank!.choice));
+    expect(Array.from(resumed.locatedHeads!.locations)).toEqual(Array.from(whole.locatedHeads!.locations));
+  }, 120_000);
 });
