@@ -37,7 +37,7 @@ async function valuesRollouts(ctx: JobContext, label: string, step: number, quer
   return out;
 }
 
-export async function runLocateHeads(ctx: JobContext, means: Float32Array<ArrayBuffer>, stats: RoundStats | null, onStvStep?: (step: number, steps: number) => void): Promise<Located> {
+export async function runLocateHeads(ctx: JobContext, means: Float32Array<ArrayBuffer>, stats: RoundStats | null, onStvStep?: (step: number, steps: number, meanLoss: number) => void): Promise<Located> {
   const { spec } = ctx;
   const l = spec.locate!;
   const kind = l.locator ?? 'reinforce';
@@ -87,8 +87,9 @@ export async function runLocateHeads(ctx: JobContext, means: Float32Array<ArrayB
     const losses = await valuesRollouts(ctx, 'locate-stv', p.step, { example: sets.reinforce[p.queryIndex]!, variant: p.variant }, first.map((c) => stvValues(means, locations, centres, clusters, c, D)), heads);
     rows += distinct.length;
     prefills += distinct.length;
-    state = applyStvLosses(state, p, keys.map((key) => losses[distinct.indexOf(key)]!));
-    onStvStep?.(state.step, state.config.steps);
+    const stepLosses = keys.map((key) => losses[distinct.indexOf(key)]!);
+    state = applyStvLosses(state, p, stepLosses);
+    onStvStep?.(state.step, state.config.steps, stepLosses.reduce((a, b) => a + b, 0) / stepLosses.length);
   }
   return { locator: kind, heads, locations, bank: { clusters, centres, choice: finalStvChoice(state) }, reinforce: null, scores, k, kGrid, selectionLoss: null, cost: cost() };
 }

@@ -206,7 +206,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
   let heads: LocatedHeadsState | null = null;
   if (spec.locate && (spec.locate.locator ?? 'reinforce') !== 'reinforce') {
     if (state.phase === 'locate') {
-      const r = await timed('locate', () => runLocateHeads(ctx, Float32Array.from(sums.means()), stats, (step, steps) => ctx.emit({ kind: 'locate-step', step, steps, meanLoss: NaN, headsAboveHalf: 0 })));
+      const r = await timed('locate', () => runLocateHeads(ctx, Float32Array.from(sums.means()), stats, (step, steps, meanLoss) => ctx.emit({ kind: 'locate-step', step, steps, meanLoss, headsAboveHalf: 0 })));
       heads = { locator: r.locator, heads: r.heads, locations: r.locations, bank: r.bank, k: r.k, kGrid: r.kGrid, selectionLoss: null, cost: r.cost };
       state.locatedHeads = heads;
       state.phase = spec.eval ? 'eval' : 'done';
