@@ -96,6 +96,9 @@ async function scenario(page: Page, c1: Proc, args: string[]): Promise<void> {
     return now && now !== first ? now : null;
   }, 30_000);
   expect(changed).not.toBe(first);
+  // A few steps in, so the curve history beside the checkpoint holds some of them.
+  const state = (): Promise<{ jobs: { curves: { step: number[] }; progress: { locate?: { done: number } } }[] }> => page.evaluate(() => fetch('/api/state').then((r) => r.json()));
+  await until('10 locate steps', async () => ((await state()).jobs[0]?.progress.locate?.done ?? 0) >= 10, 30_000);
 
   // Restart: SIGTERM (state checkpointed), then the same flags with --resume on the same port.
   c1.kill('SIGTERM');
@@ -105,6 +108,8 @@ async function scenario(page: Page, c1: Proc, args: string[]): Promise<void> {
   await c2.waitFor(/^MTV_DASHBOARD /);
   await until('the resumed job on the page', async () => (await page.locator('#jobs-table').textContent())?.includes('resumed at'), 30_000);
   expect(await page.locator('#link').textContent()).toBe('live');
+  // The curves drawn before the restart are still there (kept beside the checkpoint).
+  expect((await state()).jobs[0]!.curves.step[0]).toBe(1);
 
   await until('the final accuracy table', async () => (await page.locator('#final-table tr[data-mode]').count()) === 3, 120_000, 500);
   const modes = await page.$$eval('#final-table tr[data-mode]', (rows) => rows.map((r) => r.getAttribute('data-mode')));

@@ -2,3 +2,4 @@ export { DashboardState, type DashboardSnapshot, type JobView, type WorkerView, 
 export { EventStream, MAX_STREAM_CLIENTS } from './event-stream.js';
 export { dashboardRoutes, MAX_URL_CHARS, type RoutesOptions } from './routes.js';
 export { authorize, tokenCookie, TOKEN_COOKIE } from './auth.js';
+export { CurvesWriter, loadCurves, CURVES_FILE, type Curves } from './curve-history.js';

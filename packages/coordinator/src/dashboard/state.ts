@@ -121,7 +121,13 @@ export class DashboardState {
     for (const fn of this.#listeners) fn();
   }
 
-  jobStarted(spec: JobSpec): void {
+  /** The job's curves (for the history file beside the checkpoint). */
+  curves(jobId: string): JobView['curves'] | null {
+    return this.#jobs.get(jobId)?.curves ?? null;
+  }
+
+  /** `history`: curves saved by an earlier session of this job (--resume); cut to the resumed step when it arrives. */
+  jobStarted(spec: JobSpec, history: JobView['curves'] | null = null): void {
     const g = spec.model.geometry;
     this.#jobs.set(spec.jobId, {
       jobId: spec.jobId, status: 'waiting', phase: 'waiting', resumedFrom: null, geometry: { layers: g.layers, heads: g.heads },
@@ -130,7 +136,7 @@ export class DashboardState {
         extract: { done: 0, total: spec.extract.rounds, unit: 'rounds', ms: null },
         ...(spec.locate ? { locate: { done: 0, total: spec.locate.steps, unit: 'steps', ms: null } } : {}),
       },
-      curves: { step: [], meanLoss: [], policyLoss: [], validation: [] }, probabilities: null, probabilitiesStep: null,
+      curves: history ?? { step: [], meanLoss: [], policyLoss: [], validation: [] }, probabilities: null, probabilitiesStep: null,
       heads: null, selectionLoss: null, table: null, artifact: null, error: null, checkpoints: 0,
     });
     this.#changed();
@@ -165,6 +171,13 @@ export class DashboardState {
           j.probabilitiesStep = e.locateStep ?? null;
         }
         if (e.validation) j.curves.validation = e.validation.map((v) => ({ step: v.step, loss: round(v.loss, 5) }));
+        {
+          // Saved curve points past the checkpoint's step are redone by this session: drop them.
+          const c = j.curves;
+          const upTo = e.phase === 'extract' ? 0 : e.phase === 'locate' ? (e.locateStep ?? 0) : Infinity;
+          const keep = c.step.findIndex((s) => s > upTo);
+          if (keep >= 0) for (const k of ['step', 'meanLoss', 'policyLoss'] as const) c[k] = c[k].slice(0, keep);
+        }
         break;
       }
       case 'extract-progress':

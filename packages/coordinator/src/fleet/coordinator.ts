@@ -1,5 +1,6 @@
 // A coordinator in one call: the WebSocket server, a scheduler for one model, and the pipeline.
 import { DashboardState, EventStream, dashboardRoutes } from '../dashboard/index.js';
+import { CurvesWriter, loadCurves } from '../dashboard/curve-history.js';
 import { FleetMetrics } from '../metrics/index.js';
 import { CoordinatorServer, isLoopbackHost, type CoordinatorServerOptions } from '../net/index.js';
 import { consoleLogger, type Logger } from '../net/logger.js';
@@ -80,16 +81,22 @@ export class FleetCoordinator {
       await scheduler.waitForWorkers(opts.minWorkers);
     };
     const jobId = opts.spec.jobId;
-    this.dashboard?.jobStarted(opts.spec);
+    const dash = this.dashboard;
+    // The curves are kept beside the checkpoint, so a --resume shows them whole.
+    const history = dash && opts.stateDir && opts.resume ? await loadCurves(opts.stateDir, jobId) : null;
+    dash?.jobStarted(opts.spec, history);
+    const curves = dash && opts.stateDir ? new CurvesWriter(opts.stateDir, jobId, () => dash.curves(jobId)) : null;
     const emit = (e: PipelineEvent): void => {
       this.metrics.onEvent(jobId, e);
-      this.dashboard?.onEvent(jobId, e);
+      dash?.onEvent(jobId, e);
+      if (e.kind === 'checkpoint-written') void curves?.poke();
       opts.emit?.(e);
     };
     try {
       const r = await runPipeline({ ...opts, emit, scheduler, logger: this.logger, waitForWorkers });
       this.dashboard?.jobFinished(r);
       this.metrics.jobDone(jobId);
+      await curves?.poke(true);
       return r;
     } catch (e) {
       this.dashboard?.jobFailed(jobId, e instanceof Error ? e : new Error(String(e)));
