@@ -137,6 +137,11 @@ describe('locator artifacts and bad input', () => {
     await writeArtifact(f, a);
     const b = await readArtifact(f, { modelHash: 'a'.repeat(64), shape: [3, 2, 4] });
     expect(b.locator?.kind).toBe('stv');
+    // Version 2: a build that predates the locators refuses it rather than patching the means.
+    const { SafetensorsFile } = await import('@mtv/model');
+    const st = await SafetensorsFile.open(f);
+    expect([st.metadata?.version, st.metadata?.locator]).toEqual(['2', 'stv']);
+    await st.close();
     expect(Array.from(b.locator!.locations)).toEqual([1, 4]);
     expect(b.locator!.bank!.clusters).toBe(3);
     expect(same(b.locator!.bank!.centres, a.locator!.bank!.centres)).toBe(true);
@@ -148,6 +153,9 @@ describe('locator artifacts and bad input', () => {
     const old: MtvArtifact = { ...a, locator: null, logits: new Float32Array(6) };
     await writeArtifact(path.join(dir, 'old.safetensors'), old);
     const o = await readArtifact(path.join(dir, 'old.safetensors'));
+    const st1 = await SafetensorsFile.open(path.join(dir, 'old.safetensors'));
+    expect([st1.metadata?.version, st1.metadata?.locator, st1.has('locations')]).toEqual(['1', undefined, false]);
+    await st1.close();
     expect(o.locator ?? null).toBeNull();
     expect(same(taskVector(o).means, a.sums.means())).toBe(true);
   });

@@ -18,6 +18,13 @@ import { ArtifactError, type ArtifactLocator, type MtvArtifact, type MtvProvenan
 
 export const ARTIFACT_FORMAT = 'mtv-artifact';
 export const ARTIFACT_VERSION = '1';
+/**
+ * Artifacts with a `locator` (sensitivity / stv / random) are version 2, so a build that predates the
+ * locators refuses them instead of patching the means where an STV bank centre belongs. REINFORCE
+ * artifacts stay version 1, byte for byte as before.
+ */
+export const ARTIFACT_VERSION_LOCATOR = '2';
+const READABLE_VERSIONS = [ARTIFACT_VERSION, ARTIFACT_VERSION_LOCATOR];
 
 /** The @mtv/mtv package version (same relative path from src/ and dist/). */
 export const MTV_CODE_VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -95,7 +102,7 @@ export async function writeArtifact(file: string, a: MtvArtifact): Promise<void>
   // half-written artifact or destroys the previous one (issue 11 item 4).
   await withAtomicFile(file, (tmp) => writeSafetensors(tmp, tensors, {
     format: ARTIFACT_FORMAT,
-    version: ARTIFACT_VERSION,
+    version: loc ? ARTIFACT_VERSION_LOCATOR : ARTIFACT_VERSION,
     shape: JSON.stringify([L, H, D]),
     count: String(a.sums.count),
     provenance: JSON.stringify(a.provenance),
@@ -112,7 +119,8 @@ export interface ReadArtifactOptions {
 
 function parseMeta(file: string, meta: Readonly<Record<string, string>> | null): { shape: SumsShape; count: number; provenance: MtvProvenance } {
   if (!meta || meta.format !== ARTIFACT_FORMAT) throw new ArtifactError(file, `not an MTV artifact (__metadata__.format is ${JSON.stringify(meta?.format ?? null)}, expected "${ARTIFACT_FORMAT}")`);
-  if (meta.version !== ARTIFACT_VERSION) throw new ArtifactError(file, `artifact version ${JSON.stringify(meta.version)} is not supported (this build reads version ${ARTIFACT_VERSION})`);
+  if (!READABLE_VERSIONS.includes(meta.version ?? '')) throw new ArtifactError(file, `artifact version ${JSON.stringify(meta.version)} is not supported (this build reads versions ${READABLE_VERSIONS.join(' and ')})`);
+  if (meta.version === ARTIFACT_VERSION && meta.locator !== undefined) throw new ArtifactError(file, `version ${ARTIFACT_VERSION} artifacts carry no locator, but __metadata__.locator is ${JSON.stringify(meta.locator)}`);
   let shape: unknown;
   let provenance: unknown;
   try {

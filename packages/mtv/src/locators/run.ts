@@ -52,13 +52,14 @@ export async function locateHeads(model: VisionLanguageModel, data: TaskData, me
     let rows = 0;
     let prefills = 0;
     const r = await locate(model, data, means, { ...opts, onEvent: async (e) => {
-      if (e.kind === 'step') { rows += e.state.config.samplesPerStep; prefills += 1; }
+      // prefix mode: one prefill per batch of masks; naive: one per mask.
+      if (e.kind === 'step') { rows += e.state.config.samplesPerStep; prefills += opts.mode === 'naive' ? e.state.config.samplesPerStep : 1; }
       await opts.onEvent?.(e);
     } });
     // Validation and selection rows: one batch per example.
     const sets = locatorSets(data, opts);
     rows += r.validation.length * sets.validation.length + r.candidates.length * sets.selection.length;
-    prefills += r.validation.length * sets.validation.length + sets.selection.length;
+    prefills += opts.mode === 'naive' ? r.validation.length * sets.validation.length + r.candidates.length * sets.selection.length : r.validation.length * sets.validation.length + sets.selection.length;
     const locations = Int32Array.from(Array.from(r.heads).flatMap((v, i) => (v ? [i] : [])));
     return { locator: kind, heads: r.heads, locations, bank: null, reinforce: r, scores: null, k: locations.length, kGrid: [], selectionLoss: r.selectionLoss, cost: { forwardPasses: rows, prefills, seconds: (performance.now() - t0) / 1000 } };
   }

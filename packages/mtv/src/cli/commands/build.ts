@@ -83,6 +83,7 @@ async function doExtract(io: CliIo, model: VisionLanguageModel, data: Dataset, f
  */
 async function retapStats(model: VisionLanguageModel, data: Dataset, a: MtvArtifact, f: LocateFlags & { instruction?: string }): Promise<RoundStats> {
   const runs = a.provenance.runs.filter((r) => r.datasetHash === data.hash);
+  if (f.locator === 'stv' && runs.length > 1) throw new CliError(`--locator stv: the artifact holds ${runs.length} runs of this --data; its bank can only be re-tapped from one run (the runs' round ids overlap). Use mtv run --locator stv, or locate an artifact of one run`);
   if (runs.length === 0) throw new CliError(`--locator ${f.locator}: none of the artifact's ${a.provenance.runs.length} runs used this --data (dataset hash ${data.hash.slice(0, 12)}); the per-round statistics can only be re-tapped from the same data`);
   let total: RoundStats | null = null;
   for (const r of runs) {
