@@ -256,7 +256,7 @@ export class DashboardState {
       const minutes = Math.max(1 / 60, (now - w.firstSeen) / 60_000);
       return {
         id: w.peer.id, name: w.peer.name, adapter: a.description || [a.vendor, a.architecture, a.device].filter(Boolean).join(' ') || 'unknown',
-        backend: w.peer.capabilities.backend, threads: w.peer.capabilities.threads, connected: w.connected,
+        backend: w.peer.capabilities.backend, threads: w.peer.capabilities.threads, connected: w.connected && !this.#closed,
         shardsDone: s?.shards ?? 0, shardsPerMinute: round((s?.shards ?? 0) / minutes, 2), busyMs: s?.busyMs ?? 0,
         lastHeartbeatAt: w.peer.lastPongAt, rttMs: w.peer.rttMs, reconnects: w.joins - 1, remote: w.peer.remote,
       };
