@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadModel, writeTinyIdefics2, writeTinyIdefics3, writeTinyQwen2VL, writeTinyVila } from '@mtv/model';
+import { loadModel, writeTinyIdefics2, writeTinyIdefics3, writeTinyLlavaNext, writeTinyLlavaOnevision, writeTinyQwen2VL, writeTinyVila } from '@mtv/model';
 import { extract, loadDataset, type ActivationSums } from '@mtv/mtv';
 import { writeDataset } from '@mtv/toy';
 import { ROOT, buildDist, coordinatorProc, expectSumsBitIdentical, freePort, workerProc, type Proc } from './fleet-procs.js';
@@ -23,6 +23,8 @@ const FAMILIES = [
   { name: 'vila', write: (dir: string) => writeTinyVila(dir, { seed: 2 }) },
   { name: 'qwen2-vl', write: (dir: string) => writeTinyQwen2VL(dir, { seed: 2 }) },
   { name: 'qwen2.5-vl', write: (dir: string) => writeTinyQwen2VL(dir, { seed: 2, variant: 'qwen2_5_vl' }) },
+  { name: 'llava-next', write: (dir: string) => writeTinyLlavaNext(dir, { seed: 2 }) },
+  { name: 'llava-onevision', write: (dir: string) => writeTinyLlavaOnevision(dir, { seed: 2 }) },
 ];
 
 let dir = '';

@@ -17,8 +17,8 @@ afterAll(() => rm(root, { recursive: true, force: true }));
 describe('family registry', () => {
   it('lists every family with its model_type and architecture', () => {
     // the registered families in registry order; each family's commit adds its own entry
-    expect(FAMILIES.map((f) => f.name).slice(0, 5)).toEqual(['llava', 'idefics3', 'idefics2', 'vila', 'qwen2_vl']);
-    expect(supportedFamilies()).toMatch(/^llava \(LlavaForConditionalGeneration\), idefics3 \(Idefics3ForConditionalGeneration\), idefics2 \(Idefics2ForConditionalGeneration\), llava_llama \(LlavaLlamaModel\), qwen2_vl\/qwen2_5_vl \(Qwen2VLForConditionalGeneration, Qwen2_5_VLForConditionalGeneration\)/);
+    expect(FAMILIES.map((f) => f.name).slice(0, 7)).toEqual(['llava', 'idefics3', 'idefics2', 'vila', 'qwen2_vl', 'llava_next', 'llava_onevision']);
+    expect(supportedFamilies()).toMatch(/^llava \(LlavaForConditionalGeneration\), idefics3 \(Idefics3ForConditionalGeneration\), idefics2 \(Idefics2ForConditionalGeneration\), llava_llama \(LlavaLlamaModel\), qwen2_vl\/qwen2_5_vl \(Qwen2VLForConditionalGeneration, Qwen2_5_VLForConditionalGeneration\), llava_next \(LlavaNextForConditionalGeneration\), llava_onevision \(LlavaOnevisionForConditionalGeneration\)/);
   });
 
   it('picks by model_type, else by architectures; refuses an unknown one with the list', () => {

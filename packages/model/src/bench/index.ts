@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // Model benchmark: prefill and decode tokens/s of the GPU runtime on the tiny checkpoints, on a
 // ~110M-parameter random checkpoint in llava-interleave-qwen-0.5b proportions, and on a random
-// checkpoint with SmolVLM-256M-Instruct's exact dimensions (Idefics3), and on one with Qwen2-VL-2B's.
+// checkpoint with SmolVLM-256M-Instruct's exact dimensions (Idefics3), on one with Qwen2-VL-2B's, and
+// on one with llava-onevision-qwen2-0.5b's (anyres crops).
 //   npm run bench -w @mtv/model
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Gpu, benchSession, exitOnBrokenPipe, fmtStats, repeat, rng, type Stats } from '@mtv/kernels';
-import { loadModel, writeTinyCheckpoint, writeTinyIdefics3, writeTinyQwen2VL, type RgbImage, type TinyFamily, type TinyOptions } from '../index.js';
+import { loadModel, writeTinyCheckpoint, writeTinyIdefics3, writeTinyLlavaOnevision, writeTinyQwen2VL, type RgbImage, type TinyFamily, type TinyOptions } from '../index.js';
 
 interface Case {
   name: string;
@@ -16,6 +17,8 @@ interface Case {
   /** Minutes on llvmpipe: left out of --quick. */
   large?: boolean;
   imageSize: number;
+  /** The image's width when it is not square (imageSize is then its height). */
+  imageWidth?: number;
   prompt: string;
   decodeTokens: number;
 }
@@ -57,6 +60,21 @@ const QWEN2_VL_2B: Parameters<typeof writeTinyQwen2VL>[1] = {
 };
 const QWEN_CHAT = '<|im_start|>user\n<image>What is this?<|im_end|>\n<|im_start|>assistant\n';
 
+// llava-onevision-qwen2-0.5b-ov-hf's config.json: SigLIP so400m at 384 px / patch 14 (1152 hidden, 26
+// layers, 16 heads, inter 4304; 27 x 27 = 729 features per crop, strategy full, last layer), the 36
+// pinpoints {384..2304}^2, anyres_max_9, a Qwen2-0.5B decoder (896 hidden, 24 layers, 14 heads / 2 kv
+// heads of 64, inter 4864, vocab 152000, rope 1e6, tied). The 768 x 384 image is the (384, 768)
+// pinpoint: 1 x 2 crops + the base = 3 tower passes, 729 + 27 x (54 + 1) = 2214 image tokens.
+const ONEVISION_05B: Parameters<typeof writeTinyLlavaOnevision>[1] = {
+  seed: 1, dtype: 'F16',
+  configOverrides: {
+    top: { vision_aspect_ratio: 'anyres_max_9', tie_word_embeddings: true },
+    vision: { hidden_size: 1152, intermediate_size: 4304, num_hidden_layers: 26, num_attention_heads: 16, image_size: 384, patch_size: 14 },
+    text: { hidden_size: 896, intermediate_size: 4864, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2, vocab_size: 152000, rope_theta: 1000000.0, max_position_embeddings: 32768, tie_word_embeddings: true },
+  },
+};
+const ONEVISION_CHAT = '<|im_start|>user <image>\nWhat is this?<|im_end|>\n<|im_start|>assistant\n';
+
 const llava = (family: TinyFamily, overrides?: TinyOptions['configOverrides'], imageSize?: number) => async (dir: string): Promise<void> => {
   await writeTinyCheckpoint(dir, { family, seed: 1, dtype: 'F16', ...(overrides ? { configOverrides: overrides } : {}) });
   if (overrides && imageSize) {
@@ -76,12 +94,14 @@ const CASES: Case[] = [
   { name: '~110M qwen-0.5b proportions', write: llava('siglip-qwen2', QWEN_05B_PROPORTIONS, 384), large: true, imageSize: 384, prompt: CHATML, decodeTokens: 16 },
   { name: 'SmolVLM-256M dimensions', write: (dir) => writeTinyIdefics3(dir, SMOLVLM_256M), large: true, imageSize: 512, prompt: 'User:<image>What is this?<end_of_utterance>\nAssistant:', decodeTokens: 16 },
   { name: 'tiny qwen2-vl', write: (dir) => writeTinyQwen2VL(dir, { seed: 1, dtype: 'F16' }), imageSize: 40, prompt: QWEN_CHAT, decodeTokens: 32 },
+  { name: 'tiny llava-onevision', write: (dir) => writeTinyLlavaOnevision(dir, { seed: 1, dtype: 'F16' }), imageSize: 30, imageWidth: 25, prompt: ONEVISION_CHAT, decodeTokens: 32 },
+  { name: 'llava-onevision-0.5B dimensions', write: (dir) => writeTinyLlavaOnevision(dir, ONEVISION_05B), large: true, imageSize: 384, imageWidth: 768, prompt: ONEVISION_CHAT, decodeTokens: 16 },
   { name: 'Qwen2-VL-2B dimensions', write: (dir) => writeTinyQwen2VL(dir, QWEN2_VL_2B), large: true, imageSize: 224, prompt: QWEN_CHAT, decodeTokens: 16 },
 ];
 
-function image(size: number): RgbImage {
+function image(size: number, width = size): RgbImage {
   const r = rng(size);
-  return { width: size, height: size, data: Uint8Array.from({ length: size * size * 3 }, () => Math.floor(256 * r())), source: 'bench' };
+  return { width, height: size, data: Uint8Array.from({ length: width * size * 3 }, () => Math.floor(256 * r())), source: 'bench' };
 }
 
 /** The shared method (@mtv/kernels measure.ts): pipelines compiled before (forward + generate above), median [min–max] of reps. */
@@ -100,7 +120,7 @@ async function main(): Promise<void> {
       await c.write(dir);
       const m = await loadModel(dir, { gpu, weightDtype: 'f16' });
       const params = m.checkpoint.list().reduce((s, n) => s + m.checkpoint.shape(n).reduce((a, b) => a * b, 1), 0);
-      const p = await m.prepare({ text: c.prompt, images: [image(c.imageSize)] });
+      const p = await m.prepare({ text: c.prompt, images: [image(c.imageSize, c.imageWidth)] });
       await m.forward(p); // compile every pipeline
       await m.generate(p, { maxNewTokens: 2, stopTokens: [] });
       const reps = session.quick ? 3 : 5;

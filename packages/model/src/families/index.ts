@@ -5,3 +5,4 @@ export * from './idefics3/index.js';
 export * from './idefics2/index.js';
 export * from './vila/index.js';
 export * from './qwen2-vl/index.js';
+export * from './llava-next/index.js';

@@ -9,14 +9,15 @@ import { idefics3Family, type Idefics3Config } from './idefics3/index.js';
 import { llavaFamily, type LlavaConfig } from './llava/index.js';
 import { vilaFamily, type VilaConfig } from './vila/index.js';
 import { qwen2VlFamily, type Qwen2VLConfig } from './qwen2-vl/index.js';
+import { llavaNextFamily, llavaOnevisionFamily, type LlavaNextConfig } from './llava-next/index.js';
 
 /** The parsed config of any supported family (narrow on `family`). */
-export type ModelConfig = LlavaConfig | Idefics3Config | Idefics2Config | VilaConfig | Qwen2VLConfig;
+export type ModelConfig = LlavaConfig | Idefics3Config | Idefics2Config | VilaConfig | Qwen2VLConfig | LlavaNextConfig;
 
 // Typed per family where they are defined; stored here behind the common interface (each family's
 // functions only ever receive the config its own parseConfig returned).
 const erase = <C extends ModelConfig, W>(f: ModelFamily<C, W>): ModelFamily<ModelConfig> => f as unknown as ModelFamily<ModelConfig>;
-export const FAMILIES: readonly ModelFamily<ModelConfig>[] = [erase(llavaFamily), erase(idefics3Family), erase(idefics2Family), erase(vilaFamily), erase(qwen2VlFamily)];
+export const FAMILIES: readonly ModelFamily<ModelConfig>[] = [erase(llavaFamily), erase(idefics3Family), erase(idefics2Family), erase(vilaFamily), erase(qwen2VlFamily), erase(llavaNextFamily), erase(llavaOnevisionFamily)];
 
 /** "llava (LlavaForConditionalGeneration), ...": for error messages and the README. */
 export function supportedFamilies(): string {

@@ -1,16 +1,19 @@
 #!/usr/bin/env node
-// node packages/model/dist/tiny/cli.js --out DIR --family clip-llama|siglip-qwen2|smolvlm|idefics2
+// node packages/model/dist/tiny/cli.js --out DIR --family clip-llama|siglip-qwen2|smolvlm|idefics2|llava-next|llava-onevision
 //   [--naming legacy|new] [--shards N] [--dtype F32|F16|BF16] [--seed S] [--no-image-splitting]
-// clip-llama and siglip-qwen2 are LLaVA checkpoints; smolvlm is Idefics3 (SmolVLM-shaped), idefics2 Idefics2.
+// clip-llama and siglip-qwen2 are LLaVA checkpoints; smolvlm is Idefics3 (SmolVLM-shaped), idefics2 Idefics2;
+// llava-next is LLaVA-NeXT (llava-v1.6-mistral-shaped), llava-onevision LLaVA-OneVision (qwen2-0.5b-shaped).
 import { isMainModule } from '../files/main-module.js';
 import { parseArgs } from 'node:util';
 import { writeTinyIdefics2 } from '../families/idefics2/tiny.js';
 import { writeTinyIdefics3 } from '../families/idefics3/tiny.js';
 import { writeTinyCheckpoint, type TinyDType, type TinyNaming } from '../families/llava/tiny.js';
+import { writeTinyLlavaNext, writeTinyLlavaOnevision } from '../families/llava-next/tiny.js';
 import { TINY_FAMILIES, type TinyFamily } from '../families/llava/tiny-presets.js';
 
 const IDEFICS_FAMILIES = ['smolvlm', 'idefics2'] as const;
-export const TINY_USAGE = 'usage: tiny --out DIR --family clip-llama|siglip-qwen2|smolvlm|idefics2 [--naming legacy|new] [--shards N] [--dtype F32|F16|BF16] [--seed S] [--no-image-splitting]\n  (--naming and --shards apply to the LLaVA families; --no-image-splitting to smolvlm and idefics2)';
+const ANYRES_FAMILIES = ['llava-next', 'llava-onevision'] as const;
+export const TINY_USAGE = 'usage: tiny --out DIR --family clip-llama|siglip-qwen2|smolvlm|idefics2|llava-next|llava-onevision [--naming legacy|new] [--shards N] [--dtype F32|F16|BF16] [--seed S] [--no-image-splitting]\n  (--naming applies to the LLaVA, LLaVA-NeXT and OneVision families, --shards to LLaVA; --no-image-splitting to smolvlm and idefics2)';
 
 function pick<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(value)) throw new Error(`--${flag}: ${JSON.stringify(value)} is not one of ${allowed.join(', ')}\n${TINY_USAGE}`);
@@ -39,8 +42,13 @@ export async function runTinyCli(argv: string[]): Promise<string[]> {
     strict: true,
   });
   if (!values.out || !values.family) throw new Error(`--out and --family are required\n${TINY_USAGE}`);
-  const family = pick('family', values.family, [...TINY_FAMILIES, ...IDEFICS_FAMILIES]);
+  const family = pick('family', values.family, [...TINY_FAMILIES, ...IDEFICS_FAMILIES, ...ANYRES_FAMILIES]);
   const seed = int('seed', values.seed!, 0);
+  if (family === 'llava-next' || family === 'llava-onevision') {
+    const write = family === 'llava-next' ? writeTinyLlavaNext : writeTinyLlavaOnevision;
+    const opts = { seed, dtype: pick<TinyDType>('dtype', values.dtype!, ['F32', 'F16', 'BF16']), naming: pick<TinyNaming>('naming', values.naming!, ['legacy', 'new']) };
+    return (await write(values.out, opts)).files;
+  }
   if (family === 'smolvlm' || family === 'idefics2') {
     const doImageSplitting = !values['no-image-splitting'];
     const dtype = pick<TinyDType>('dtype', values.dtype!, ['F32', 'F16', 'BF16']);
