@@ -16,6 +16,8 @@ interface Case {
   write: (dir: string) => Promise<unknown>;
   /** Minutes on llvmpipe: left out of --quick. */
   large?: boolean;
+  /** Tens of minutes per forward on llvmpipe (billions of parameters): run only when named with --case. */
+  hours?: boolean;
   imageSize: number;
   /** The image's width when it is not square (imageSize is then its height). */
   imageWidth?: number;
@@ -95,13 +97,23 @@ const CASES: Case[] = [
   { name: 'SmolVLM-256M dimensions', write: (dir) => writeTinyIdefics3(dir, SMOLVLM_256M), large: true, imageSize: 512, prompt: 'User:<image>What is this?<end_of_utterance>\nAssistant:', decodeTokens: 16 },
   { name: 'tiny qwen2-vl', write: (dir) => writeTinyQwen2VL(dir, { seed: 1, dtype: 'F16' }), imageSize: 40, prompt: QWEN_CHAT, decodeTokens: 32 },
   { name: 'tiny llava-onevision', write: (dir) => writeTinyLlavaOnevision(dir, { seed: 1, dtype: 'F16' }), imageSize: 30, imageWidth: 25, prompt: ONEVISION_CHAT, decodeTokens: 32 },
-  { name: 'llava-onevision-0.5B dimensions', write: (dir) => writeTinyLlavaOnevision(dir, ONEVISION_05B), large: true, imageSize: 384, imageWidth: 768, prompt: ONEVISION_CHAT, decodeTokens: 16 },
-  { name: 'Qwen2-VL-2B dimensions', write: (dir) => writeTinyQwen2VL(dir, QWEN2_VL_2B), large: true, imageSize: 224, prompt: QWEN_CHAT, decodeTokens: 16 },
+  { name: 'llava-onevision-0.5B dimensions', write: (dir) => writeTinyLlavaOnevision(dir, ONEVISION_05B), large: true, hours: true, imageSize: 384, imageWidth: 768, prompt: ONEVISION_CHAT, decodeTokens: 16 },
+  { name: 'Qwen2-VL-2B dimensions', write: (dir) => writeTinyQwen2VL(dir, QWEN2_VL_2B), large: true, hours: true, imageSize: 224, prompt: QWEN_CHAT, decodeTokens: 16 },
 ];
 
 function image(size: number, width = size): RgbImage {
   const r = rng(size);
   return { width, height: size, data: Uint8Array.from({ length: width * size * 3 }, () => Math.floor(256 * r())), source: 'bench' };
+}
+
+/** The values of every `--case NAME` / `--case=NAME` argument. */
+function caseFilters(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  argv.forEach((a, i) => {
+    if (a === '--case' && argv[i + 1]) out.push(argv[i + 1]!);
+    else if (a.startsWith('--case=')) out.push(a.slice('--case='.length));
+  });
+  return out;
 }
 
 /** The shared method (@mtv/kernels measure.ts): pipelines compiled before (forward + generate above), median [min–max] of reps. */
@@ -114,8 +126,13 @@ async function main(): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'mtv-model-bench-'));
   const rows: string[][] = [['model', 'params', 'weights on device', 'prompt tokens', 'prefill ms [min–max]', 'prefill tok/s', 'decode tok/s']];
   try {
-    // --quick: the tiny checkpoints only (the large ones take minutes), 3 repeats.
-    for (const c of session.quick ? CASES.filter((x) => !x.large) : CASES) {
+    // --quick: the tiny checkpoints only (the large ones take minutes), 3 repeats. --case NAME (a
+    // substring, repeatable) runs only the named cases, the hours-long ones included, with 1 repeat
+    // for those; without it every case but the hours-long ones runs.
+    const named = caseFilters(process.argv.slice(2));
+    const cases = named.length > 0 ? CASES.filter((x) => named.some((n) => x.name.includes(n))) : CASES.filter((x) => !x.hours && !(session.quick && x.large));
+    if (named.length > 0 && cases.length === 0) throw new Error(`--case ${named.join(', ')}: no such case (cases: ${CASES.map((x) => x.name).join('; ')})`);
+    for (const c of cases) {
       const dir = join(root, c.name.replace(/\W+/g, '-'));
       await c.write(dir);
       const m = await loadModel(dir, { gpu, weightDtype: 'f16' });
@@ -123,7 +140,7 @@ async function main(): Promise<void> {
       const p = await m.prepare({ text: c.prompt, images: [image(c.imageSize, c.imageWidth)] });
       await m.forward(p); // compile every pipeline
       await m.generate(p, { maxNewTokens: 2, stopTokens: [] });
-      const reps = session.quick ? 3 : 5;
+      const reps = session.quick ? 3 : c.hours ? 1 : 5;
       const prefill = await time(() => m.forward(p), reps);
       const g1 = await time(() => m.generate(p, { maxNewTokens: 1, stopTokens: [] }), reps);
       const gN = await time(() => m.generate(p, { maxNewTokens: 1 + c.decodeTokens, stopTokens: [] }), reps);
