@@ -3,14 +3,13 @@
 // model.vision_model.*, model.connector.*, model.text_model.*, lm_head.weight), a Mistral-style
 // (metaspace, byte-fallback) BPE tokenizer.json + tokenizer_config.json with Idefics2's special tokens
 // and chat template, preprocessor_config.json, processor_config.json and generation_config.json.
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { tinyTensors } from '../../tiny/weights.js';
-import { encodeFloats, writeSafetensors, type TensorInput } from '../../safetensors/writer.js';
+import { encodeFloats, type TensorInput } from '../../safetensors/writer.js';
 import { buildBpeTokenizer } from '../../tokenizer/bpe-build.js';
 import { parseIdefics2Config, type Idefics2Config } from './config.js';
 import { IDEFICS2_END_OF_UTTERANCE, IDEFICS2_FAKE_IMAGE_TOKEN, IDEFICS2_IMAGE_TOKEN } from './prompt.js';
 import { idefics2DiskName, idefics2ExpectedTensors } from './weights.js';
+import { TinyFiles, jsonText } from '../../tiny/files.js';
 
 /**
  * Idefics2's chat template as published with idefics2-8b (the role capitalised, ':' directly before a
@@ -56,7 +55,6 @@ export interface TinyIdefics2Checkpoint {
   files: string[];
 }
 
-const jsonText = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
 
 
 export async function writeTinyIdefics2(dir: string, opts: TinyIdefics2Options = {}): Promise<TinyIdefics2Checkpoint> {
@@ -104,21 +102,15 @@ export async function writeTinyIdefics2(dir: string, opts: TinyIdefics2Options =
   };
   const config = parseIdefics2Config(configJson, 'writeTinyIdefics2 config.json');
 
-  await mkdir(dir, { recursive: true });
-  const files: string[] = [];
-  const write = async (name: string, content: string): Promise<void> => {
-    await writeFile(join(dir, name), content);
-    files.push(name);
-  };
-  await write('config.json', jsonText(configJson));
+  const out = await TinyFiles.create(dir);
+  await out.text('config.json', jsonText(configJson));
   const tensors = new Map<string, TensorInput>();
   for (const t of tinyTensors(idefics2ExpectedTensors(config), seed)) tensors.set(idefics2DiskName(t.name), { dtype: 'F32', shape: t.shape, data: encodeFloats(t.values, 'F32') });
-  await writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
-  files.push('model.safetensors');
+  await out.safetensors('model.safetensors', tensors);
 
-  await write('tokenizer.json', jsonText(tok.tokenizerJson));
-  await write('tokenizer_config.json', jsonText(tok.tokenizerConfig));
-  await write('preprocessor_config.json', jsonText({
+  await out.text('tokenizer.json', jsonText(tok.tokenizerJson));
+  await out.text('tokenizer_config.json', jsonText(tok.tokenizerConfig));
+  await out.text('preprocessor_config.json', jsonText({
     image_processor_type: 'Idefics2ImageProcessor',
     processor_class: 'Idefics2Processor',
     do_convert_rgb: true,
@@ -134,11 +126,11 @@ export async function writeTinyIdefics2(dir: string, opts: TinyIdefics2Options =
     do_image_splitting: doImageSplitting,
   }));
   // idefics2-8b keeps its chat template in processor_config.json (and the tokenizer's in tokenizer_config.json).
-  await write('processor_config.json', jsonText({ chat_template: IDEFICS2_CHAT_TEMPLATE, image_seq_len: config.imageSeqLen, processor_class: 'Idefics2Processor' }));
-  await write('generation_config.json', jsonText({
+  await out.text('processor_config.json', jsonText({ chat_template: IDEFICS2_CHAT_TEMPLATE, image_seq_len: config.imageSeqLen, processor_class: 'Idefics2Processor' }));
+  await out.text('generation_config.json', jsonText({
     bos_token_id: id('<s>'),
     eos_token_id: [id('</s>'), id(IDEFICS2_END_OF_UTTERANCE)],
     pad_token_id: id('<unk>'),
   }));
-  return { dir, config, files: files.sort() };
+  return { dir, config, files: out.files };
 }

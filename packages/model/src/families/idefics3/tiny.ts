@@ -9,13 +9,12 @@
 // edge 96 (up to 3 x 3 tiles + the global image), vision hidden 32 x 2 layers, text hidden 64 x 2 layers,
 // 4 heads over 2 kv heads. Weights are seeded: one PRNG stream in expected-tensor order, linear weights
 // uniform with variance 1 / fan_in, norm weights near 1, biases small.
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { tinyTensors } from '../../tiny/weights.js';
-import { encodeFloats, writeSafetensors, type TensorInput } from '../../safetensors/writer.js';
+import { encodeFloats, type TensorInput } from '../../safetensors/writer.js';
 import { buildBpeTokenizer } from '../../tokenizer/bpe-build.js';
 import { parseIdefics3Config, type Idefics3Config } from './config.js';
 import { idefics3DiskName, idefics3ExpectedTensors } from './weights.js';
+import { TinyFiles, jsonText } from '../../tiny/files.js';
 
 /** SmolVLM's added tokens, in the order the tiny tokenizer gives them ids 0.. */
 export const IDEFICS3_TINY_SPECIALS: readonly string[] = [
@@ -61,7 +60,6 @@ export interface Idefics3TinyCheckpoint {
   files: string[];
 }
 
-const jsonText = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
 
 /** The tiny tokenizer files (byte-level BPE, SmolVLM specials) and the id of each special token. */
 export function tinyIdefics3Tokenizer(): { tokenizerJson: Record<string, unknown>; tokenizerConfig: Record<string, unknown>; ids: Map<string, number>; size: number } {
@@ -193,20 +191,14 @@ export async function writeTinyIdefics3(dir: string, opts: Idefics3TinyOptions =
   const tensors = new Map<string, TensorInput>();
   for (const t of tinyTensors(idefics3ExpectedTensors(config), seed)) tensors.set(idefics3DiskName(t.name), { dtype, shape: t.shape, data: encodeFloats(t.values, dtype) });
 
-  await mkdir(dir, { recursive: true });
-  const files: string[] = [];
-  const write = async (name: string, content: string): Promise<void> => {
-    await writeFile(join(dir, name), content);
-    files.push(name);
-  };
-  await write('config.json', jsonText(configJson));
-  await writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
-  files.push('model.safetensors');
-  await write('tokenizer.json', jsonText(tok.tokenizerJson));
-  await write('tokenizer_config.json', jsonText(tok.tokenizerConfig));
-  await write('preprocessor_config.json', jsonText(preprocessor));
-  await write('processor_config.json', jsonText({ image_seq_len: config.imageSeqLen, processor_class: 'Idefics3Processor' }));
-  await write(
+  const out = await TinyFiles.create(dir);
+  await out.text('config.json', jsonText(configJson));
+  await out.safetensors('model.safetensors', tensors);
+  await out.text('tokenizer.json', jsonText(tok.tokenizerJson));
+  await out.text('tokenizer_config.json', jsonText(tok.tokenizerConfig));
+  await out.text('preprocessor_config.json', jsonText(preprocessor));
+  await out.text('processor_config.json', jsonText({ image_seq_len: config.imageSeqLen, processor_class: 'Idefics3Processor' }));
+  await out.text(
     'generation_config.json',
     jsonText({
       _from_model_config: true,
@@ -216,5 +208,5 @@ export async function writeTinyIdefics3(dir: string, opts: Idefics3TinyOptions =
       transformers_version: '4.46.0',
     }),
   );
-  return { dir, config, files: files.sort() };
+  return { dir, config, files: out.files };
 }

@@ -15,14 +15,13 @@
 // Every derived file (preprocessor sizes, pinpoints, processor token counts) follows the final config,
 // overrides included, so benchmark-sized variants stay consistent. Weights are seeded per tensor
 // (tiny/weights.ts: linear weights variance 1 / fan_in, norms near 1, biases small).
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { encodeFloats, writeSafetensors, type TensorInput } from '../../safetensors/writer.js';
+import { encodeFloats, type TensorInput } from '../../safetensors/writer.js';
 import { tinyTensors } from '../../tiny/weights.js';
 import { buildBpeTokenizer } from '../../tokenizer/bpe-build.js';
 import { OPENAI_CLIP_MEAN, OPENAI_CLIP_STD } from '../../image/config.js';
 import { parseLlavaNextConfig, type LlavaNextConfig, type LlavaNextModelType } from './config.js';
 import { llavaNextExpectedTensors, llavaNextLegacyName } from './weights.js';
+import { TinyFiles, jsonText } from '../../tiny/files.js';
 
 export type TinyLlavaNextDType = 'F32' | 'F16' | 'BF16';
 
@@ -73,7 +72,6 @@ const ONEVISION_CORPUS = [
   'What color is the sky? The sky is blue. What color is the grass? The grass is green.\n',
 ];
 
-const jsonText = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
 
 interface Tok {
   tokenizerJson: Record<string, unknown>;
@@ -215,24 +213,18 @@ async function writeTiny(kind: LlavaNextModelType, dir: string, opts: TinyLlavaN
     }
   });
 
-  await mkdir(dir, { recursive: true });
-  const files: string[] = [];
-  const write = async (name: string, content: string): Promise<void> => {
-    await writeFile(join(dir, name), content);
-    files.push(name);
-  };
-  await write('config.json', jsonText(configJson));
-  await writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
-  files.push('model.safetensors');
-  await write('tokenizer.json', jsonText(tok.tokenizerJson));
-  await write('tokenizer_config.json', jsonText(tok.tokenizerConfig));
-  await write('preprocessor_config.json', jsonText(tinyPreprocessorJson(config)));
-  await write('processor_config.json', jsonText(tinyProcessorJson(config)));
-  await write('chat_template.json', jsonText({ chat_template: kind === 'llava_next' ? LLAVA_NEXT_MISTRAL_CHAT_TEMPLATE : LLAVA_ONEVISION_CHAT_TEMPLATE }));
-  await write('generation_config.json', jsonText(kind === 'llava_next'
+  const out = await TinyFiles.create(dir);
+  await out.text('config.json', jsonText(configJson));
+  await out.safetensors('model.safetensors', tensors);
+  await out.text('tokenizer.json', jsonText(tok.tokenizerJson));
+  await out.text('tokenizer_config.json', jsonText(tok.tokenizerConfig));
+  await out.text('preprocessor_config.json', jsonText(tinyPreprocessorJson(config)));
+  await out.text('processor_config.json', jsonText(tinyProcessorJson(config)));
+  await out.text('chat_template.json', jsonText({ chat_template: kind === 'llava_next' ? LLAVA_NEXT_MISTRAL_CHAT_TEMPLATE : LLAVA_ONEVISION_CHAT_TEMPLATE }));
+  await out.text('generation_config.json', jsonText(kind === 'llava_next'
     ? { _from_model_config: true, bos_token_id: tok.id('<s>'), eos_token_id: tok.id('</s>'), pad_token_id: tok.id('<unk>'), transformers_version: '4.45.0' }
     : { _from_model_config: true, bos_token_id: tok.id('<|endoftext|>'), eos_token_id: tok.id('<|im_end|>'), transformers_version: '4.45.0' }));
-  return { dir, config, files: files.sort() };
+  return { dir, config, files: out.files };
 }
 
 export const writeTinyLlavaNext = (dir: string, opts: TinyLlavaNextOptions = {}): Promise<TinyLlavaNextCheckpoint> => writeTiny('llava_next', dir, opts);

@@ -1,9 +1,7 @@
 // Writes a tiny random-weight LLaVA checkpoint in the exact Hugging Face directory layout:
 // config.json, model.safetensors (or model-0000k-of-0000n.safetensors + model.safetensors.index.json),
 // preprocessor_config.json, processor_config.json, tokenizer.json, tokenizer_config.json.
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { encodeFloats, writeSafetensors, type TensorInput } from '../../safetensors/writer.js';
+import { encodeFloats, type TensorInput } from '../../safetensors/writer.js';
 import { dtypeSize } from '../../safetensors/dtype.js';
 import { tinyTensors } from '../../tiny/weights.js';
 import { buildWordLevelTokenizer } from '../../tokenizer/build.js';
@@ -11,6 +9,7 @@ import { INDEX_FILE, SINGLE_FILE } from '../../weights/checkpoint.js';
 import { parseLlavaConfig, type LlavaConfig } from './config.js';
 import { TINY_WORDS, tinyConfigJson, tinyPreprocessorJson, tinyProcessorJson, tinySpecials, type TinyFamily } from './tiny-presets.js';
 import { legacyName, llavaExpectedTensors } from './weights.js';
+import { TinyFiles, jsonText } from '../../tiny/files.js';
 
 export type TinyNaming = 'legacy' | 'new';
 export type TinyDType = 'F32' | 'F16' | 'BF16';
@@ -33,7 +32,6 @@ export interface TinyCheckpoint {
   files: string[];
 }
 
-const jsonText = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
 
 /** Splits tensors into `n` contiguous groups of roughly equal bytes (in list order), none empty. */
 function split<T extends { bytes: number }>(items: T[], n: number): T[][] {
@@ -75,31 +73,24 @@ export async function writeTinyCheckpoint(dir: string, opts: TinyOptions): Promi
     throw new Error(`writeTinyCheckpoint: shards must be an integer in 1..${tensors.length}, got ${shards}`);
   }
 
-  await mkdir(dir, { recursive: true });
-  const files: string[] = [];
-  const write = async (name: string, content: string): Promise<void> => {
-    await writeFile(join(dir, name), content);
-    files.push(name);
-  };
-  await write('config.json', jsonText(configJson));
+  const out = await TinyFiles.create(dir);
+  await out.text('config.json', jsonText(configJson));
 
   const metadata = { format: 'pt' };
   if (shards === 1) {
-    await writeSafetensors(join(dir, SINGLE_FILE), new Map(tensors.map((t) => [t.diskName, t.input])), metadata);
-    files.push(SINGLE_FILE);
+    await out.safetensors(SINGLE_FILE, new Map(tensors.map((t) => [t.diskName, t.input])), metadata);
   } else {
     const weightMap: Record<string, string> = {};
     const groups = split(tensors, shards);
     const pad = (k: number): string => String(k).padStart(5, '0');
     for (const [k, group] of groups.entries()) {
       const name = `model-${pad(k + 1)}-of-${pad(groups.length)}.safetensors`;
-      await writeSafetensors(join(dir, name), new Map(group.map((t) => [t.diskName, t.input])), metadata);
+      await out.safetensors(name, new Map(group.map((t) => [t.diskName, t.input])), metadata);
       for (const t of group) weightMap[t.diskName] = name;
-      files.push(name);
     }
     const sortedMap = Object.fromEntries(Object.entries(weightMap).sort(([a], [b]) => (a < b ? -1 : 1)));
     const totalSize = tensors.reduce((a, t) => a + t.bytes, 0);
-    await write(INDEX_FILE, jsonText({ metadata: { total_size: totalSize }, weight_map: sortedMap }));
+    await out.text(INDEX_FILE, jsonText({ metadata: { total_size: totalSize }, weight_map: sortedMap }));
   }
 
   const sp = tinySpecials(family);
@@ -113,10 +104,10 @@ export async function writeTinyCheckpoint(dir: string, opts: TinyOptions): Promi
     addBosToken: sp.addBos,
     chatTemplate: sp.chatTemplate,
   });
-  await write('tokenizer.json', jsonText(tok.tokenizerJson));
-  await write('tokenizer_config.json', jsonText(tok.tokenizerConfig));
+  await out.text('tokenizer.json', jsonText(tok.tokenizerJson));
+  await out.text('tokenizer_config.json', jsonText(tok.tokenizerConfig));
   // Both from the final config (overrides applied), so their image size and token count match the tower's.
-  await write('preprocessor_config.json', jsonText(tinyPreprocessorJson(family, config)));
-  await write('processor_config.json', jsonText(tinyProcessorJson(family, config)));
-  return { dir, config, files: files.sort() };
+  await out.text('preprocessor_config.json', jsonText(tinyPreprocessorJson(family, config)));
+  await out.text('processor_config.json', jsonText(tinyProcessorJson(family, config)));
+  return { dir, config, files: out.files };
 }

@@ -5,13 +5,12 @@
 // byte-level BPE tokenizer.json + tokenizer_config.json with the real Qwen2-VL special tokens (in
 // their published order, ids from 0 here) and the Qwen2-VL chat template, chat_template.json,
 // preprocessor_config.json (min_pixels / max_pixels) and generation_config.json.
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { encodeFloats, writeSafetensors, type TensorInput } from '../../safetensors/writer.js';
+import { encodeFloats, type TensorInput } from '../../safetensors/writer.js';
 import { tinyTensors } from '../../tiny/weights.js';
 import { buildBpeTokenizer } from '../../tokenizer/bpe-build.js';
 import { parseQwen2VLConfig, type Qwen2VLConfig, type Qwen2VLVariant } from './config.js';
 import { qwen2VLDiskName, qwen2VLExpectedTensors } from './weights.js';
+import { TinyFiles, jsonText } from '../../tiny/files.js';
 
 /** Qwen2-VL's added tokens in their published order (ids 151643.. in the real vocabulary). */
 export const QWEN2_VL_SPECIAL_TOKENS: readonly string[] = [
@@ -56,7 +55,6 @@ export interface TinyQwen2VLCheckpoint {
   files: string[];
 }
 
-const jsonText = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
 
 export async function writeTinyQwen2VL(dir: string, opts: TinyQwen2VLOptions = {}): Promise<TinyQwen2VLCheckpoint> {
   const { seed = 0, variant = 'qwen2_vl', minPixels = 256, maxPixels = 2048, dtype = 'F32' } = opts;
@@ -115,13 +113,8 @@ export async function writeTinyQwen2VL(dir: string, opts: TinyQwen2VLOptions = {
   };
   const config = parseQwen2VLConfig(configJson, 'writeTinyQwen2VL config.json');
 
-  await mkdir(dir, { recursive: true });
-  const files: string[] = [];
-  const write = async (name: string, content: string): Promise<void> => {
-    await writeFile(join(dir, name), content);
-    files.push(name);
-  };
-  await write('config.json', jsonText(configJson));
+  const out = await TinyFiles.create(dir);
+  await out.text('config.json', jsonText(configJson));
   const tensors = new Map<string, TensorInput>();
   // One tensor at a time (its own seeded stream), encoded at once: a checkpoint at Qwen2-VL-2B's
   // dimensions never holds its float32 values all together.
@@ -132,12 +125,11 @@ export async function writeTinyQwen2VL(dir: string, opts: TinyQwen2VLOptions = {
       tensors.set(qwen2VLDiskName(t.name), { dtype, shape: t.shape, data: encodeFloats(t.values, dtype) });
     }
   });
-  await writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
-  files.push('model.safetensors');
-  await write('tokenizer.json', jsonText(tok.tokenizerJson));
-  await write('tokenizer_config.json', jsonText(tok.tokenizerConfig));
-  await write('chat_template.json', jsonText({ chat_template: QWEN2_VL_CHAT_TEMPLATE }));
-  await write('preprocessor_config.json', jsonText({
+  await out.safetensors('model.safetensors', tensors);
+  await out.text('tokenizer.json', jsonText(tok.tokenizerJson));
+  await out.text('tokenizer_config.json', jsonText(tok.tokenizerConfig));
+  await out.text('chat_template.json', jsonText({ chat_template: QWEN2_VL_CHAT_TEMPLATE }));
+  await out.text('preprocessor_config.json', jsonText({
     min_pixels: minPixels,
     max_pixels: maxPixels,
     patch_size: config.vision.patchSize,
@@ -148,11 +140,11 @@ export async function writeTinyQwen2VL(dir: string, opts: TinyQwen2VLOptions = {
     image_processor_type: 'Qwen2VLImageProcessor',
     processor_class: q25 ? 'Qwen2_5_VLProcessor' : 'Qwen2VLProcessor',
   }));
-  await write('generation_config.json', jsonText({
+  await out.text('generation_config.json', jsonText({
     bos_token_id: id('<|endoftext|>'),
     eos_token_id: [id('<|im_end|>'), id('<|endoftext|>')],
     pad_token_id: id('<|endoftext|>'),
     do_sample: false,
   }));
-  return { dir, config, files: files.sort() };
+  return { dir, config, files: out.files };
 }

@@ -6,13 +6,12 @@
 //       generation_config.json       a Llama-3 style byte-level BPE tokenizer with the Llama-3 specials
 //   vision_tower/config.json, model.safetensors (vision_model.*), preprocessor_config.json (SigLIP)
 //   mm_projector/config.json, model.safetensors (layers.*)
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { encodeFloats, writeSafetensors, type TensorInput } from '../../safetensors/writer.js';
+import { encodeFloats, type TensorInput } from '../../safetensors/writer.js';
 import { tinyTensors } from '../../tiny/weights.js';
 import { buildBpeTokenizer } from '../../tokenizer/bpe-build.js';
 import { parseVilaConfig, type VilaConfig } from './config.js';
 import { vilaExpectedTensors, vilaStorage } from './weights.js';
+import { TinyFiles, jsonText } from '../../tiny/files.js';
 
 /** Llama-3's special tokens (ids 0.. here; 128000.. in Llama-3). */
 export const TINY_VILA_SPECIAL_TOKENS: readonly string[] = ['<|begin_of_text|>', '<|end_of_text|>', '<|start_header_id|>', '<|end_header_id|>', '<|eot_id|>'];
@@ -43,7 +42,6 @@ export interface TinyVilaCheckpoint {
   files: string[];
 }
 
-const jsonText = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
 
 export async function writeTinyVila(dir: string, opts: TinyVilaOptions = {}): Promise<TinyVilaCheckpoint> {
   const { seed = 0, projector = 'mlp_downsample' } = opts;
@@ -90,34 +88,27 @@ export async function writeTinyVila(dir: string, opts: TinyVilaOptions = {}): Pr
   };
   const config = parseVilaConfig(top, 'writeTinyVila config.json');
 
-  const files: string[] = [];
-  const write = async (name: string, content: string): Promise<void> => {
-    await writeFile(join(dir, name), content);
-    files.push(name);
-  };
+  const out = await TinyFiles.create(dir);
   const byFolder = new Map<string, Map<string, TensorInput>>([['llm', new Map()], ['vision_tower', new Map()], ['mm_projector', new Map()]]);
   for (const t of tinyTensors(vilaExpectedTensors(config), seed)) {
     const { folder, name } = vilaStorage(t.name);
     byFolder.get(folder)!.set(name, { dtype: 'F32', shape: t.shape, data: encodeFloats(t.values, 'F32') });
   }
-  await mkdir(dir, { recursive: true });
-  await write('config.json', jsonText(top));
+  await out.text('config.json', jsonText(top));
   const configs: Record<string, Record<string, unknown>> = { llm: llmCfg, vision_tower: visionCfg, mm_projector: projCfg };
   for (const [folder, tensors] of byFolder) {
-    await mkdir(join(dir, folder), { recursive: true });
     const { _name_or_path: _, ...cfg } = configs[folder]!;
-    await write(`${folder}/config.json`, jsonText(cfg));
-    await writeSafetensors(join(dir, folder, 'model.safetensors'), tensors, { format: 'pt' });
-    files.push(`${folder}/model.safetensors`);
+    await out.text(`${folder}/config.json`, jsonText(cfg));
+    await out.safetensors(`${folder}/model.safetensors`, tensors);
   }
-  await write('llm/tokenizer.json', jsonText(tok.tokenizerJson));
-  await write('llm/tokenizer_config.json', jsonText(tok.tokenizerConfig));
-  await write('llm/generation_config.json', jsonText({ bos_token_id: id('<|begin_of_text|>'), eos_token_id: [id('<|end_of_text|>'), id('<|eot_id|>')] }));
+  await out.text('llm/tokenizer.json', jsonText(tok.tokenizerJson));
+  await out.text('llm/tokenizer_config.json', jsonText(tok.tokenizerConfig));
+  await out.text('llm/generation_config.json', jsonText({ bos_token_id: id('<|begin_of_text|>'), eos_token_id: [id('<|end_of_text|>'), id('<|eot_id|>')] }));
   const S = config.vision.imageSize;
-  await write('vision_tower/preprocessor_config.json', jsonText({
+  await out.text('vision_tower/preprocessor_config.json', jsonText({
     do_normalize: true, do_rescale: true, do_resize: true, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5],
     image_processor_type: 'SiglipImageProcessor', processor_class: 'SiglipProcessor', resample: 3, rescale_factor: 0.00392156862745098,
     size: { height: S, width: S },
   }));
-  return { dir, config, files: files.sort() };
+  return { dir, config, files: out.files };
 }
