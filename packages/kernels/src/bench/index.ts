@@ -49,6 +49,14 @@ async function main(): Promise<void> {
         printTable('attention', header, (out as Record<string, string | number>[]).map((o) => header.map((h) => o[h] ?? '')));
       }
     }
+    const backward = await optionalBench('./backward.bench.js', 'benchBackward');
+    if (backward) {
+      const out = (await backward(gpu, { quick })) as Record<string, string | number>[];
+      if (out.length > 0) {
+        const header = Object.keys(out[0]!);
+        printTable('backward kernels (training the demo model)', header, out.map((o) => header.map((h) => o[h] ?? '')));
+      }
+    }
   } finally {
     gpu.destroy();
     session.end();
