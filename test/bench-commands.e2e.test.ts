@@ -26,7 +26,9 @@ describe('bench commands as typed (quick mode)', () => {
   });
   for (const line of cmds) {
     it(line, () => {
-      const r = spawnSync('bash', ['-c', line], { cwd: ROOT, encoding: 'utf8', timeout: 400_000, env: { ...process.env, MTV_BENCH_QUICK: '1', EGL_PLATFORM: 'surfaceless' } });
+      // coreutils timeout signals its whole process group, so a bench that hangs leaves no node
+      // process behind (spawnSync's own timeout would kill only the shell).
+      const r = spawnSync('timeout', ['-k', '10', '390', 'bash', '-c', line], { cwd: ROOT, encoding: 'utf8', timeout: 410_000, env: { ...process.env, MTV_BENCH_QUICK: '1', EGL_PLATFORM: 'surfaceless' } });
       expect(r.status, `${line}\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`).toBe(0);
       expect(`${r.stdout}${r.stderr}`).toMatch(/QUICK MODE/);
       expect(`${r.stdout}${r.stderr}`).toMatch(/load average .* end|end .*load average/);
