@@ -22,8 +22,8 @@ interface PerceiverLayer {
 export interface Idefics2VisionWeights {
   tower: IdeficsTowerWeights;
   projection: Mlp;
-  /** [n_latents, hidden] */
-  latents: Float32Array;
+  /** [n_latents, hidden]: the starting latents of every frame (never written: each layer's add makes a new tensor). */
+  latents: Tensor;
   layers: PerceiverLayer[];
   norm: Tensor;
 }
@@ -47,7 +47,7 @@ export async function uploadIdefics2Vision(up: WeightUploader, c: Idefics2Config
   return {
     tower: await uploadIdeficsTower(up, IDEFICS2_VISION_PREFIX, c.vision),
     projection: await mlpOf(up, IDEFICS2_PROJECTION_PREFIX),
-    latents: await up.readF32(`${P}latents`),
+    latents: await up.f32(`${P}latents`),
     layers,
     norm: await up.f32(`${P}norm.weight`),
   };
@@ -75,7 +75,7 @@ export async function idefics2ImageFeatures(rec: Recorder, w: Idefics2VisionWeig
       // Padded patches are masked out of the keys: only the frame's valid context rows are kept.
       const ctx = temp(rec, await embedding(rec, context, t.valid[f]!.map((j) => f * G + j)));
       const nC = ctx.shape[0]!;
-      let lat = temp(rec, gpu.upload(w.latents, [nL, Hp], 'f32', { label: 'perceiver latents' }));
+      let lat = w.latents;
       for (const L of w.layers) {
         const l = temp(rec, await rmsnorm(rec, lat, L.latentsNorm, p.rmsNormEps));
         const cn = temp(rec, await rmsnorm(rec, ctx, L.contextNorm, p.rmsNormEps));

@@ -102,11 +102,14 @@ export async function ideficsTower(rec: Recorder, w: IdeficsTowerWeights, vc: Vi
   if (valid.some((v) => v.length === 0)) throw new Error('vision: a frame has no valid patch (its pixel mask covers less than one patch)');
   // Padded patches are masked out of the keys (transformers' additive finfo.min mask); each frame
   // attends over its own valid patches, so frames run one by one when any is padded.
+  // Row indices of each frame and of its valid patches, the same for every layer.
+  const frameRows = Array.from({ length: n }, (_, i) => Int32Array.from({ length: G }, (_, j) => i * G + j));
+  const frameKeys = valid.map((v, i) => v.map((j) => i * G + j));
   const masked: VitAttention = async (r, q, k, v) => {
     const out = temp(r, gpu.empty([n * G, H], 'f32', 'idefics masked attention'));
     for (let i = 0; i < n; i++) {
-      const rows = Int32Array.from({ length: G }, (_, j) => i * G + j);
-      const keys = valid[i]!.map((j) => i * G + j);
+      const rows = frameRows[i]!;
+      const keys = frameKeys[i]!;
       const qi = temp(r, await embedding(r, q, rows));
       const ki = temp(r, await embedding(r, k, keys));
       const vi = temp(r, await embedding(r, v, keys));

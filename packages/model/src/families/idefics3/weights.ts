@@ -6,7 +6,7 @@
 //   lm_head.weight                  lm_head.weight
 //   model.vision_model.*            model.vision_model.*            (kept)
 //   model.connector.*               model.connector.*               (kept)
-import { textExpectedTensors } from '../../weights/expected.js';
+import { textExpectedTensors, vitExpectedTensors } from '../../weights/expected.js';
 import { TEXT_PREFIX } from '../../weights/names.js';
 import type { ExpectedTensor } from '../types.js';
 import type { Idefics3Config } from './config.js';
@@ -33,31 +33,7 @@ export function idefics3DiskName(canonical: string): string {
  * position table [numPatches, hidden], `numLayers` pre-LN encoder layers, post_layernorm (used).
  * Shared with Idefics2, whose tower has the same layout.
  */
-export function ideficsVisionExpectedTensors(v: Idefics3Config['vision'], prefix: string): ExpectedTensor[] {
-  const out: ExpectedTensor[] = [];
-  const add = (name: string, shape: number[]): void => void out.push({ name, shape, required: true });
-  const D = v.hiddenSize;
-  add(`${prefix}embeddings.patch_embedding.weight`, [D, v.numChannels, v.patchSize, v.patchSize]);
-  add(`${prefix}embeddings.patch_embedding.bias`, [D]);
-  add(`${prefix}embeddings.position_embedding.weight`, [v.numPatches, D]);
-  for (let i = 0; i < v.numLayers; i++) {
-    const L = `${prefix}encoder.layers.${i}.`;
-    for (const p of ['weight', 'bias']) {
-      add(`${L}layer_norm1.${p}`, [D]);
-      add(`${L}layer_norm2.${p}`, [D]);
-    }
-    for (const proj of ['q_proj', 'k_proj', 'v_proj', 'out_proj']) {
-      add(`${L}self_attn.${proj}.weight`, [D, D]);
-      add(`${L}self_attn.${proj}.bias`, [D]);
-    }
-    add(`${L}mlp.fc1.weight`, [v.intermediateSize, D]);
-    add(`${L}mlp.fc1.bias`, [v.intermediateSize]);
-    add(`${L}mlp.fc2.weight`, [D, v.intermediateSize]);
-    add(`${L}mlp.fc2.bias`, [D]);
-  }
-  for (const p of ['weight', 'bias']) add(`${prefix}post_layernorm.${p}`, [D]);
-  return out;
-}
+export const ideficsVisionExpectedTensors = (v: Idefics3Config['vision'], prefix: string): ExpectedTensor[] => vitExpectedTensors(v, prefix, { postLayerNorm: true });
 
 /** Every tensor an Idefics3 checkpoint must (or may) hold, in canonical names, with shapes from the config. */
 export function idefics3ExpectedTensors(c: Idefics3Config): ExpectedTensor[] {

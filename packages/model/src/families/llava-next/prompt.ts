@@ -17,8 +17,8 @@
 // num_image_tokens + 1 tokens (one newline), minus 1 for 'default'. The 'separate' mode treats them as
 // processor(images=[a, b]) does, every image tiled on its own.
 import { join } from 'node:path';
-import { readFile } from 'node:fs/promises';
-import { ConfigError, Fields, isObject } from '../../config/fields.js';
+import { ConfigError, Fields } from '../../config/fields.js';
+import { readConfigObject } from '../../config/read.js';
 import { decodeImage, maxImagePixels } from '../../image/decode.js';
 import type { RgbImage } from '../../image/types.js';
 import { PromptError } from '../../prompt/errors.js';
@@ -175,24 +175,6 @@ export class LlavaNextProcessor implements Processor {
   }
 }
 
-/** processor_config.json as an object, or null when the file is absent. */
-async function readProcessorConfig(file: string): Promise<Record<string, unknown> | null> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new ConfigError(file, '(file)', `cannot read: ${(e as Error).message}`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(file, '(file)', `not valid JSON: ${(e as Error).message}`);
-  }
-  if (!isObject(raw)) throw new ConfigError(file, '(root)', `expected a JSON object, got ${JSON.stringify(raw)}`);
-  return raw;
-}
 
 const samePinpoints = (a: ReadonlyArray<readonly [number, number]>, b: ReadonlyArray<readonly [number, number]>): boolean =>
   a.length === b.length && a.every(([h, w], i) => h === b[i]![0] && w === b[i]![1]);
@@ -253,6 +235,6 @@ export function anyresTokenRule(config: LlavaNextConfig, ip: AnyresImageProcesso
 export async function loadLlavaNextProcessor(dir: string, config: LlavaNextConfig, tokenizer: TextTokenizer, opts: { onevisionImages?: OnevisionImages } = {}): Promise<LlavaNextProcessor> {
   const ip = await loadAnyresImageProcessorConfig(dir, config.family);
   const procFile = join(dir, 'processor_config.json');
-  const rule = anyresTokenRule(config, ip, await readProcessorConfig(procFile), procFile);
+  const rule = anyresTokenRule(config, ip, await readConfigObject(procFile, { optional: true }), procFile);
   return new LlavaNextProcessor(config, tokenizer, ip, rule, opts.onevisionImages ?? 'sample');
 }

@@ -5,7 +5,7 @@
 //   language_model.lm_head.*   -> lm_head.*
 //   vision_tower.*             -> model.vision_tower.*
 //   multi_modal_projector.*    -> model.multi_modal_projector.*
-import { textExpectedTensors } from '../../weights/expected.js';
+import { textExpectedTensors, vitExpectedTensors } from '../../weights/expected.js';
 import type { ExpectedTensor } from '../types.js';
 import type { LlavaConfig } from './config.js';
 
@@ -37,38 +37,14 @@ export function legacyName(canonical: string): string {
 export function llavaExpectedTensors(c: LlavaConfig): ExpectedTensor[] {
   const out: ExpectedTensor[] = [];
   const add = (name: string, shape: number[], required = true): void => void out.push({ name, shape, required });
-
-  const v = c.vision;
-  const Hv = v.hiddenSize;
-  const V = VISION_PREFIX;
-  add(`${V}embeddings.patch_embedding.weight`, [Hv, v.numChannels, v.patchSize, v.patchSize]);
-  if (v.patchBias) add(`${V}embeddings.patch_embedding.bias`, [Hv]);
-  if (v.classToken) add(`${V}embeddings.class_embedding`, [Hv]);
-  add(`${V}embeddings.position_embedding.weight`, [v.numPositions, Hv]);
-  if (v.preLayerNorm) for (const p of ['weight', 'bias']) add(`${V}pre_layrnorm.${p}`, [Hv]);
-  for (let i = 0; i < v.numLayers; i++) {
-    // hidden_states[k] is the output of layer k-1: layers at or past the selected index are never run.
-    const used = i < c.visionHiddenStateIndex;
-    const L = `${V}encoder.layers.${i}.`;
-    for (const p of ['weight', 'bias']) {
-      add(`${L}layer_norm1.${p}`, [Hv], used);
-      add(`${L}layer_norm2.${p}`, [Hv], used);
-    }
-    for (const proj of ['q_proj', 'k_proj', 'v_proj', 'out_proj']) {
-      add(`${L}self_attn.${proj}.weight`, [Hv, Hv], used);
-      add(`${L}self_attn.${proj}.bias`, [Hv], used);
-    }
-    add(`${L}mlp.fc1.weight`, [v.intermediateSize, Hv], used);
-    add(`${L}mlp.fc1.bias`, [v.intermediateSize], used);
-    add(`${L}mlp.fc2.weight`, [Hv, v.intermediateSize], used);
-    add(`${L}mlp.fc2.bias`, [Hv], used);
-  }
-  for (const p of ['weight', 'bias']) add(`${V}post_layernorm.${p}`, [Hv], false);
-
+  // hidden_states[k] is the output of layer k-1: layers at or past the selected index are never run;
+  // post_layernorm is never read.
+  const vision = vitExpectedTensors(c.vision, VISION_PREFIX, { usedLayers: c.visionHiddenStateIndex, postLayerNorm: false });
+  const Hv = c.vision.hiddenSize;
   const H = c.text.hiddenSize;
   add(`${PROJECTOR_PREFIX}linear_1.weight`, [H, Hv]);
   if (c.projectorBias) add(`${PROJECTOR_PREFIX}linear_1.bias`, [H]);
   add(`${PROJECTOR_PREFIX}linear_2.weight`, [H, H]);
   if (c.projectorBias) add(`${PROJECTOR_PREFIX}linear_2.bias`, [H]);
-  return [...out, ...textExpectedTensors(c.text, c.tieWordEmbeddings)];
+  return [...vision, ...out, ...textExpectedTensors(c.text, c.tieWordEmbeddings)];
 }

@@ -7,7 +7,7 @@
 //   llm.lm_head.*     -> lm_head.*
 //   vision_tower.*    -> model.vision_tower.*     (the SigLIP tower, as LLaVA's canonical names)
 //   mm_projector.*    -> model.mm_projector.*
-import { textExpectedTensors } from '../../weights/expected.js';
+import { textExpectedTensors, vitExpectedTensors } from '../../weights/expected.js';
 import type { ExpectedTensor, ShardLayout } from '../types.js';
 import type { VilaConfig } from './config.js';
 
@@ -85,32 +85,8 @@ export function vilaProjectorTensors(c: VilaConfig): ExpectedTensor[] {
 
 /** Every tensor a VILA checkpoint must (or may) hold, by canonical name, with its shape. */
 export function vilaExpectedTensors(c: VilaConfig): ExpectedTensor[] {
-  const out: ExpectedTensor[] = [];
-  const add = (name: string, shape: number[], required = true): void => void out.push({ name, shape, required });
-  const v = c.vision;
-  const Hv = v.hiddenSize;
-  const V = VILA_VISION_PREFIX;
-  add(`${V}embeddings.patch_embedding.weight`, [Hv, v.numChannels, v.patchSize, v.patchSize]);
-  add(`${V}embeddings.patch_embedding.bias`, [Hv]);
-  add(`${V}embeddings.position_embedding.weight`, [v.numPositions, Hv]);
-  for (let i = 0; i < v.numLayers; i++) {
-    // hidden_states[k] is the output of layer k-1: the layers from the selected index on never run.
-    const used = i < c.visionHiddenStateIndex;
-    const L = `${V}encoder.layers.${i}.`;
-    for (const p of ['weight', 'bias']) {
-      add(`${L}layer_norm1.${p}`, [Hv], used);
-      add(`${L}layer_norm2.${p}`, [Hv], used);
-    }
-    for (const proj of ['q_proj', 'k_proj', 'v_proj', 'out_proj']) {
-      add(`${L}self_attn.${proj}.weight`, [Hv, Hv], used);
-      add(`${L}self_attn.${proj}.bias`, [Hv], used);
-    }
-    add(`${L}mlp.fc1.weight`, [v.intermediateSize, Hv], used);
-    add(`${L}mlp.fc1.bias`, [v.intermediateSize], used);
-    add(`${L}mlp.fc2.weight`, [Hv, v.intermediateSize], used);
-    add(`${L}mlp.fc2.bias`, [Hv], used);
-  }
+  // hidden_states[k] is the output of layer k-1: the layers from the selected index on never run;
   // hidden_states[-2] is taken before post_layernorm: stored, never read.
-  for (const p of ['weight', 'bias']) add(`${V}post_layernorm.${p}`, [Hv], false);
+  const out = vitExpectedTensors(c.vision, VILA_VISION_PREFIX, { usedLayers: c.visionHiddenStateIndex, postLayerNorm: false });
   return [...out, ...vilaProjectorTensors(c), ...textExpectedTensors(c.text, c.tieWordEmbeddings)];
 }
