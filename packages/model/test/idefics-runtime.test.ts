@@ -12,6 +12,7 @@ import {
   loadModel, loadReferenceModel, openCheckpoint, referenceForward, writeTinyIdefics2, writeTinyIdefics3,
   type PreparedPrompt, type ReferenceModel, type RgbImage, type VisionLanguageModel,
 } from '../src/index.js';
+import { randomImage, expectClose, argmax, expectPatchLikeReference, expectPrefixBatchEqualsNaive, expectGreedyLikeReference } from './family-runtime-checks.js';
 
 interface Case {
   name: string;
@@ -55,22 +56,6 @@ const CASES: Case[] = [
     check: (p) => expect(p.pixels!.shape[0]).toBe(5),
   },
 ];
-
-function randomImage(seed: number, width: number, height: number): RgbImage {
-  const r = rng(seed);
-  return { width, height, data: Uint8Array.from({ length: width * height * 3 }, () => Math.floor(256 * r())), source: `random image ${seed}` };
-}
-
-function expectClose(got: ArrayLike<number>, ref: ArrayLike<number>, atol: number, rtol: number): void {
-  const r = compareClose(got, ref, atol, rtol);
-  expect(r.ok, r.message).toBe(true);
-}
-
-const argmax = (a: ArrayLike<number>): number => {
-  let best = 0;
-  for (let i = 1; i < a.length; i++) if (a[i]! > a[best]!) best = i;
-  return best;
-};
 
 let root: string;
 let gpu: Gpu;
@@ -123,39 +108,15 @@ describe.each(CASES)('$name: GPU vs the float64 reference', (c) => {
     const r = reference(p.ids, { tap: true });
     expectClose(got.logits, r.logits, 1e-3, 1e-3);
     expectClose(got.tap!, r.tap!, 1e-4, 1e-3);
-    const [L, H, D] = m.headShape;
-    const rv = rng(9);
-    const values = Float32Array.from({ length: L * H * D }, () => 2 * rv() - 1);
-    const mask = Uint8Array.from({ length: L * H }, (_, i) => (i % 3 === 0 ? 1 : 0));
-    const patched = await m.forward(p, { patch: { values, mask } });
-    expectClose(patched.logits, reference(p.ids, { patch: { values: Float64Array.from(values), mask } }).logits, 1e-3, 1e-3);
-    expect(compareClose(patched.logits, got.logits, 1e-3, 0).ok).toBe(false);
+    await expectPatchLikeReference(m, p, reference, got.logits);
   });
 
   it('prefixBatch equals the naive recompute', async () => {
-    const [L, H] = m.headShape;
-    const tap = (await m.forward(p, { tap: true })).tap!;
-    const values = Float32Array.from(tap, (v, i) => v + Math.sin(i));
-    const r = rng(17);
-    const masks = Array.from({ length: 3 }, (_, b) => Uint8Array.from({ length: L * H }, () => (b === 0 ? 0 : r() < 0.4 ? 1 : 0)));
-    const batched = await m.prefixBatch(p, values, masks);
-    const V = m.config.text.vocabSize;
-    for (let b = 0; b < masks.length; b++) {
-      const naive = await m.forward(p, { patch: { values, mask: masks[b]! } });
-      expectClose(batched.subarray(b * V, (b + 1) * V), naive.logits, 1e-4, 1e-4);
-    }
+    await expectPrefixBatchEqualsNaive(m, p);
   });
 
   it('greedy generation follows the reference argmax chain', async () => {
-    const out = await m.generate(p, { maxNewTokens: 3, stopTokens: [] });
-    const ids = Array.from(p.ids);
-    const want: number[] = [];
-    for (let k = 0; k < 3; k++) {
-      const next = argmax(reference(ids).logits.subarray(0, m.tokenizer.vocabSize));
-      want.push(next);
-      ids.push(next);
-    }
-    expect(out.ids).toEqual(want);
+    await expectGreedyLikeReference(m, p, reference);
   });
 });
 
