@@ -57,6 +57,35 @@ export function centerCrop(img: RgbImage, cropHeight: number, cropWidth: number)
   return { width: cropWidth, height: cropHeight, data: out, source: img.source };
 }
 
+/** What rescale and normalise depend on (every family's image processor config has these fields). */
+export interface LevelSettings {
+  doRescale: boolean;
+  rescaleFactor: number;
+  doNormalize: boolean;
+  imageMean: readonly number[];
+  imageStd: readonly number[];
+}
+
+/**
+ * Per channel, the value of each of the 256 input levels after rescale and normalise [3 * 256], with
+ * numpy's dtypes: rescale float32(float64(v) * factor), normalise (x - f32(mean)) / f32(std) in float32.
+ * Shared by every family's image processor.
+ */
+export function levelTable(cfg: LevelSettings): Float32Array {
+  const f = Math.fround;
+  const lut = new Float32Array(3 * 256);
+  for (let c = 0; c < 3; c++) {
+    const mean = f(cfg.imageMean[c]!);
+    const std = f(cfg.imageStd[c]!);
+    for (let v = 0; v < 256; v++) {
+      let x = cfg.doRescale ? f(v * cfg.rescaleFactor) : v;
+      if (cfg.doNormalize) x = f(f(x - mean) / std);
+      lut[c * 256 + v] = x;
+    }
+  }
+  return lut;
+}
+
 /**
  * Rescale and normalise into channel-first float32, reproducing numpy's float32 arithmetic in the
  * processors: rescale is computed in float64 and cast to float32; normalise is (x - mean) / std with
@@ -66,18 +95,8 @@ export function rescaleNormalize(img: RgbImage, cfg: PreprocessorConfig): PixelV
   const { width: w, height: h } = img;
   const plane = w * h;
   const data = new Float32Array(3 * plane);
-  const f = Math.fround;
   // Per channel, a table over the 256 input levels: exactly the per-pixel result, computed once.
-  const lut = new Float32Array(3 * 256);
-  for (let c = 0; c < 3; c++) {
-    const mean = f(cfg.imageMean[c]);
-    const std = f(cfg.imageStd[c]);
-    for (let v = 0; v < 256; v++) {
-      let x = cfg.doRescale ? f(v * cfg.rescaleFactor) : v;
-      if (cfg.doNormalize) x = f(f(x - mean) / std);
-      lut[c * 256 + v] = x;
-    }
-  }
+  const lut = levelTable(cfg);
   for (let i = 0; i < plane; i++) {
     data[i] = lut[img.data[i * 3]];
     data[plane + i] = lut[256 + img.data[i * 3 + 1]];

@@ -3,6 +3,7 @@
 // then clamp each side independently to at least shortest_edge (this distorts the aspect ratio),
 // BILINEAR through Pillow's resampler, rescale, normalise, pad every frame to the batch's largest
 // height and width with zeros, with a pixel mask (1 = real pixel).
+import { levelTable } from '../../image/preprocess.js';
 import { ConfigError, Fields, isObject } from '../../config/fields.js';
 import { ImageError } from '../../image/errors.js';
 import { pilResize } from '../../image/resample.js';
@@ -122,21 +123,6 @@ export function splitIdefics2Image(img: RgbImage): RgbImage[] {
  * Per channel, the value of each of the 256 levels after rescale and normalise, with numpy's dtypes:
  * rescale in float64 then cast to float32, normalise (x - mean) / std in float32.
  */
-function levelTable(cfg: Idefics2ImageProcessorConfig): Float32Array {
-  const f = Math.fround;
-  const lut = new Float32Array(3 * 256);
-  for (let c = 0; c < 3; c++) {
-    const mean = f(cfg.imageMean[c]!);
-    const std = f(cfg.imageStd[c]!);
-    for (let v = 0; v < 256; v++) {
-      let x = cfg.doRescale ? f(v * cfg.rescaleFactor) : v;
-      if (cfg.doNormalize) x = f(f(x - mean) / std);
-      lut[c * 256 + v] = x;
-    }
-  }
-  return lut;
-}
-
 /**
  * The processor on the images of one prompt: frames of every image in order ([crops..., original] per
  * image when splitting), channel-first float32, zero-padded to the largest frame, with the pixel mask.

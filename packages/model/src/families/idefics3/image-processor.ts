@@ -16,6 +16,7 @@
 // (longest edge L, not square), which only the padding then evened out; that is not reproduced.
 // RGB conversion is the decoder's (image/decode.ts: alpha dropped, as the PIL backend's
 // convert("RGB") does; the old slow class composited on white instead).
+import { levelTable } from '../../image/preprocess.js';
 import { join } from 'node:path';
 import { readJsonFile } from '../../files/read-json.js';
 import { MAX_IMAGE_PIXELS } from '../../image/decode.js';
@@ -228,20 +229,9 @@ export function idefics3Frames(img: RgbImage, cfg: Idefics3ImageProcessorConfig)
 
 /**
  * Rescale and normalise one frame into channel-first float32 planes, with numpy's arithmetic:
- * rescale = float32(float64(v) * factor), normalise = (x - f32(mean)) / f32(std) in float32.
+ * the level table of image/preprocess.ts (levelTable).
  */
-function normalizeFrame(img: RgbImage, cfg: Idefics3ImageProcessorConfig, out: Float32Array, stride: { h: number; w: number }): void {
-  const f = Math.fround;
-  const lut = new Float32Array(3 * 256);
-  for (let c = 0; c < 3; c++) {
-    const mean = f(cfg.imageMean[c]!);
-    const std = f(cfg.imageStd[c]!);
-    for (let v = 0; v < 256; v++) {
-      let x = cfg.doRescale ? f(v * cfg.rescaleFactor) : v;
-      if (cfg.doNormalize) x = f(f(x - mean) / std);
-      lut[c * 256 + v] = x;
-    }
-  }
+function normalizeFrame(img: RgbImage, lut: Float32Array, out: Float32Array, stride: { h: number; w: number }): void {
   const plane = stride.h * stride.w;
   for (let y = 0; y < img.height; y++) {
     for (let x = 0; x < img.width; x++) {
@@ -278,8 +268,9 @@ export function preprocessIdefics3(images: readonly RgbImage[], cfg: Idefics3Ima
   const size = 3 * H * W;
   const data = new Float32Array(n * size);
   const mask = cfg.doPad ? new Uint8Array(n * H * W) : undefined;
+  const lut = levelTable(cfg); // once per batch, not per frame
   frames.forEach((fr, i) => {
-    normalizeFrame(fr, cfg, data.subarray(i * size, (i + 1) * size), { h: H, w: W });
+    normalizeFrame(fr, lut, data.subarray(i * size, (i + 1) * size), { h: H, w: W });
     if (mask) for (let y = 0; y < fr.height; y++) mask.fill(1, i * H * W + y * W, i * H * W + y * W + fr.width);
   });
   const pixels: PixelBatch = { data, shape: [n, 3, H, W] };

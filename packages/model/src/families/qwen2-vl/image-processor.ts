@@ -13,6 +13,7 @@
 //      permute (0, 3, 6, 4, 7, 2, 1, 5, 8) -> [gt * gh * gw, C * tp * P * P]: rows by 2 x 2 merge
 //      window (window row, window column, row in window, column in window), each row (C, tp, py, px).
 // Video input is not supported (images only).
+import { levelTable } from '../../image/preprocess.js';
 import { join } from 'node:path';
 import { readJsonFile } from '../../files/read-json.js';
 import { ImageError } from '../../image/errors.js';
@@ -125,22 +126,6 @@ export function smartResize(height: number, width: number, factor: number, minPi
     w = Math.ceil((width * beta) / factor) * factor;
   }
   return [h, w];
-}
-
-/** Rescale + normalise per channel level, as numpy computes it (float64 rescale cast to float32, then float32 normalise). */
-function levelTable(cfg: Qwen2VLImageProcessorConfig): Float32Array {
-  const f = Math.fround;
-  const lut = new Float32Array(3 * 256);
-  for (let c = 0; c < 3; c++) {
-    const mean = f(cfg.imageMean[c]);
-    const std = f(cfg.imageStd[c]);
-    for (let v = 0; v < 256; v++) {
-      let x = cfg.doRescale ? f(v * cfg.rescaleFactor) : v;
-      if (cfg.doNormalize) x = f(f(x - mean) / std);
-      lut[c * 256 + v] = x;
-    }
-  }
-  return lut;
 }
 
 export interface Qwen2VLPixels {
