@@ -13,8 +13,8 @@ import { DEMO_ARCH, TINY_TRAIN_ARCH } from '../model/config.js';
 import { loadTrainState, saveTrainState, writeDemoCheckpoint } from '../train/checkpoint.js';
 import { EpisodeStream } from '../train/data.js';
 import { DEFAULT_OPTIM, TrainSession, heldOutSet, type OptimOptions } from '../train/trainer.js';
-import { FAMILIES } from '../tasks/types.js';
-import { DEMO_PLAN, phaseAt, singlePhasePlan, type TrainPhase } from '../train/plan.js';
+import { FAMILIES, type FamilyName } from '../tasks/types.js';
+import { DEMO_PLAN, NOISY_MAX_SHOTS, phaseAt, singlePhasePlan, type TrainPhase } from '../train/plan.js';
 
 const num = (flag: string, v: string | undefined, dflt: number): number => {
   if (v === undefined) return dflt;
@@ -64,7 +64,7 @@ export async function runTrain(argv: string[]): Promise<void> {
   const seed = num('seed', values.seed, 0);
   const tokens = num('tokens', values.tokens, 2048);
   const optim: OptimOptions = { ...DEFAULT_OPTIM, steps: num('steps', values.steps, 6000), lr: num('lr', values.lr, DEFAULT_OPTIM.lr), warmup: num('warmup', values.warmup, 100) };
-  const minutes = num('minutes', values.minutes, 55);
+  const minutes = num('minutes', values.minutes, 57);
   const evalEvery = num('eval-every', values['eval-every'], 200);
   const ckptEvery = num('ckpt-every', values['ckpt-every'], 100);
   const evalN = num('eval-n', values['eval-n'], 64);
@@ -90,7 +90,9 @@ export async function runTrain(argv: string[]): Promise<void> {
   }
   console.error(`demo LMM: ${session.params.count} parameters, ${tokens} tokens/step, ${optim.steps} steps${minutes ? ` or ${minutes} min` : ''}, lr ${optim.lr}, seed ${seed}`);
 
-  const evalSets = FAMILIES.flatMap((f) => [0, 2, 4].map((k) => ({ f, k, ...heldOutSet(seed + 1, f, k, evalN, imageTokens) })));
+  // noisy task inference needs many shots (DEMO_PLAN): 1, 16 and all 62 that fit in 512 positions
+  const evalShots = (f: FamilyName): number[] => (f === 'noisy-task-inference' ? [1, 16, NOISY_MAX_SHOTS] : [0, 2, 4]);
+  const evalSets = FAMILIES.flatMap((f) => evalShots(f).map((k) => ({ f, k, ...heldOutSet(seed + 1, f, k, evalN, imageTokens) })));
   const evaluate = async (): Promise<string> => {
     const parts: string[] = [];
     for (const s of evalSets) {

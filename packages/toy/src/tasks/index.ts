@@ -10,6 +10,7 @@ export { randomImage, randomScene } from './scene.js';
 export { FOREGROUND_THRESHOLD, analyseImage, foregroundComponents, matchShape, nearestColour, type Component } from './analyse.js';
 export * from './types.js';
 export { TASK_INFERENCE_QUESTION, taskInference } from './families/task-inference.js';
+export { NOISY_SIGNAL, noisyTaskInference, pluralityAccuracy, shotAttribute } from './families/noisy-task-inference.js';
 export { NONSENSE_LABELS, OPTION_LETTERS, TWO_WAY_QUESTION, VISUAL_CLASSES, twoWay, twoWayExample } from './families/two-way.js';
 export {
   ABSENT_SHAPES, ANSWER_SYNONYMS, DEFAULT_UNANSWERABLE_RATE, PLURALS, SYNONYM_RATE, UNANSWERABLE, UNANSWERABLE_TYPES, VQA_TYPES, vqa, vqaExample,

@@ -2,7 +2,8 @@
 import type { Colour, Shape, SubTask } from './attributes.js';
 import type { RenderOptions, ToyImage } from './image.js';
 
-export const FAMILIES = ['task-inference', 'two-way', 'vqa'] as const;
+// Appended in this order: held-out evaluation seeds depend on a family's index.
+export const FAMILIES = ['task-inference', 'two-way', 'vqa', 'noisy-task-inference'] as const;
 export type FamilyName = (typeof FAMILIES)[number];
 
 export function checkFamily(name: string): FamilyName {
@@ -32,7 +33,7 @@ export interface Example {
   label?: string;
   /** two-way: index (0/1) of this image's class in the episode's `classes`. */
   classIndex?: 0 | 1;
-  /** task-inference: the attribute asked. */
+  /** task-inference: the attribute asked; noisy-task-inference: the attribute this example is labelled by. */
   subTask?: SubTask;
   /** vqa: question type and whether the image can answer it. */
   questionType?: VqaQuestionType;
@@ -43,7 +44,8 @@ export interface Example {
 export type EpisodeLatent =
   | { family: 'task-inference'; subTask: SubTask }
   | { family: 'two-way'; classes: [VisualClass, VisualClass]; labels: [string, string]; options: [string, string] }
-  | { family: 'vqa'; unanswerableRate: number };
+  | { family: 'vqa'; unanswerableRate: number }
+  | { family: 'noisy-task-inference'; subTask: SubTask; signal: number };
 
 export interface Episode {
   family: FamilyName;
@@ -58,6 +60,8 @@ export interface TaskOptions extends RenderOptions {
   subTask?: SubTask;
   /** vqa: probability that a question cannot be answered from its image (default 0.4). */
   unanswerableRate?: number;
+  /** noisy-task-inference: probability that a shot is labelled by the asked attribute (default NOISY_SIGNAL = 0.3). */
+  signal?: number;
 }
 
 export interface TaskFamily {

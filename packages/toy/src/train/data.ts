@@ -169,7 +169,9 @@ export type StreamMix = Pick<StreamOptions, 'familyWeights' | 'shotRanges'>;
  */
 export class EpisodeStream {
   private index = 0;
-  private carry: TokenisedSequence | null = null;
+  // Sequences drawn but not yet batched, by length class: a long sequence (see batch) shares its step only with other long ones, so the padded attention batch [B, T] of a
+  // step of short sequences is not stretched to T ≈ 500 by one long noisy-task-inference episode.
+  private pending = { short: { seqs: [] as TokenisedSequence[], used: 0 }, long: { seqs: [] as TokenisedSequence[], used: 0 } };
   private opts: StreamOptions;
   constructor(opts: StreamOptions) {
     this.opts = opts;
@@ -184,10 +186,10 @@ export class EpisodeStream {
     return this.index;
   }
 
-  /** Skips to sequence `index` (resuming from a checkpoint). */
+  /** Skips to sequence `index` (resuming from a checkpoint; sequences drawn but not batched are dropped). */
   seek(index: number): void {
     this.index = index;
-    this.carry = null;
+    this.pending = { short: { seqs: [], used: 0 }, long: { seqs: [], used: 0 } };
   }
 
   next(): TokenisedSequence {
@@ -207,20 +209,25 @@ export class EpisodeStream {
     return tokeniseEpisode(ep, this.opts.imageTokens);
   }
 
-  /** Whole sequences up to `tokens` rows (the first one that does not fit waits for the next batch). */
+  /**
+   * Whole sequences up to `tokens` rows, in stream order within each length class. Sequences
+   * longer than tokens / 8 (256 of a 2048-row step) are batched only with each other: the step's
+   * attention cost is B·T² with T its longest sequence, so 4 to 8 long sequences cost about what
+   * 30 short ones at T ≈ 200 do, while one long sequence among short ones would double it.
+   */
   batch(tokens: number): TokenisedSequence[] {
-    const out: TokenisedSequence[] = [];
-    let used = 0;
     for (;;) {
-      const s = this.carry ?? this.next();
-      this.carry = null;
+      const s = this.next();
       if (s.ids.length > tokens) throw new Error(`EpisodeStream: a sequence of ${s.ids.length} tokens exceeds the step budget ${tokens}`);
-      if (used + s.ids.length > tokens) {
-        this.carry = s;
+      const b = s.ids.length > tokens / 8 ? this.pending.long : this.pending.short;
+      if (b.used + s.ids.length > tokens) {
+        const out = b.seqs;
+        b.seqs = [s];
+        b.used = s.ids.length;
         return out;
       }
-      out.push(s);
-      used += s.ids.length;
+      b.seqs.push(s);
+      b.used += s.ids.length;
     }
   }
 }

@@ -16,14 +16,24 @@ export interface TrainPhase {
 export type TrainPlan = readonly TrainPhase[];
 
 /**
+ * Most noisy-task-inference shots that fit the demo model's 512 positions: BOS + 8 tokens per
+ * example ("<image>" = 4, what, ?, Answer:, the label) for 62 shots and the query is 505.
+ */
+export const NOISY_MAX_SHOTS = 62;
+
+/**
  * The demo model's curriculum: base skills on a uniform 0..8-shot mix; then two-way weighted with
  * one or two shots (task inference and VQA kept in, so they are not forgotten), where the matching
  * circuit emerges; then two-way at one to four shots, so it carries over to longer prompts.
+ * Noisy task inference runs throughout at 0..62 shots, so that pooling is learnt up to the context
+ * limit. Its episodes average about 250 tokens, so a weight of 0.4 to 0.5 per sequence is about a
+ * quarter of the tokens.
  */
+const NOISY = { 'noisy-task-inference': [0, NOISY_MAX_SHOTS] } as const;
 export const DEMO_PLAN: TrainPlan = [
-  { name: 'base', until: 0.2, mix: {} },
-  { name: 'match', until: 0.65, mix: { familyWeights: { 'task-inference': 1, 'two-way': 4, vqa: 1 }, shotRanges: { 'two-way': [1, 2] } } },
-  { name: 'extend', until: 1, mix: { familyWeights: { 'task-inference': 1, 'two-way': 3, vqa: 1 }, shotRanges: { 'two-way': [1, 4] } } },
+  { name: 'base', until: 0.2, mix: { familyWeights: { 'task-inference': 1, 'two-way': 1, vqa: 1, 'noisy-task-inference': 0.4 }, shotRanges: { ...NOISY } } },
+  { name: 'match', until: 0.65, mix: { familyWeights: { 'task-inference': 1, 'two-way': 4, vqa: 1, 'noisy-task-inference': 0.4 }, shotRanges: { 'two-way': [1, 2], ...NOISY } } },
+  { name: 'extend', until: 1, mix: { familyWeights: { 'task-inference': 1, 'two-way': 3, vqa: 1, 'noisy-task-inference': 0.5 }, shotRanges: { 'two-way': [1, 4], ...NOISY } } },
 ];
 
 /** The phase in effect at `progress` (0..1). */
