@@ -26,8 +26,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let bt = k / p.half;  // (b, t) flattened
   let t = bt % p.t_len;
   let a = rope_angle(pos[t * p.half + i], tab[i]);
-  let c = cos(a);
-  let s = sin(a);
+  let cs = rope_cos_sin(a);
+  let c = cs.x;
+  let s = cs.y;
   for (var h = 0u; h < p.heads; h++) {
     let base = (bt * p.heads + h) * 2u * p.half;
     let x1 = x[base + i];
