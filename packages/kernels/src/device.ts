@@ -2,6 +2,7 @@
 // OpenGL ES backend over Mesa llvmpipe in compatibility mode (DESIGN.md section 4).
 import { isMainThread } from 'node:worker_threads';
 import { create, globals } from 'webgpu';
+import { chooseFeatures, withF16Toggle, type OptionalFeature } from './device-features.js';
 
 export type BackendChoice = 'vulkan' | 'metal' | 'd3d12' | 'opengles' | 'opengl' | 'null';
 
@@ -15,6 +16,13 @@ export interface AdapterReport {
   /** True for software rasterisers (llvmpipe, SwiftShader, lavapipe): kernels pick CPU-friendly variants. */
   cpuAdapter: boolean;
   shaderF16: boolean;
+  /** The `subgroups` feature was granted (matmul's gemv reduces with subgroupAdd). */
+  subgroups: boolean;
+  /** The adapter's subgroup size range, where it reports one (with or without the feature). */
+  subgroupMinSize?: number;
+  subgroupMaxSize?: number;
+  /** Why a wanted optional feature was not requested (one line each; see device-features.ts). */
+  featureNotes: string[];
   limits: DeviceLimits;
 }
 
@@ -41,6 +49,12 @@ export interface AcquireOptions {
   backend?: BackendChoice | 'auto';
   /** Extra Dawn toggles passed to create(), e.g. 'enable-dawn-features=...'. */
   dawnFlags?: string[];
+  /**
+   * Optional features to request when the adapter offers them (default shader-f16 and subgroups).
+   * Those named here that the adapter lacks are logged (one line each); the defaults are only noted
+   * in the report.
+   */
+  features?: OptionalFeature[];
 }
 
 export interface AcquiredDevice {
@@ -105,6 +119,12 @@ function readLimits(l: GPUSupportedLimits): DeviceLimits {
   };
 }
 
+/** GPUAdapterInfo.subgroupMinSize/MaxSize where this Dawn reports them (0 or absent: unknown). */
+function readSubgroupRange(info: GPUAdapterInfo): { subgroupMinSize?: number; subgroupMaxSize?: number } {
+  const i = info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  return i.subgroupMinSize && i.subgroupMaxSize ? { subgroupMinSize: i.subgroupMinSize, subgroupMaxSize: i.subgroupMaxSize } : {};
+}
+
 /** The limits the kernels need, requested up to what the adapter offers. */
 const WANTED_LIMITS = [
   'maxStorageBufferBindingSize',
@@ -127,7 +147,7 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<Acquired
   const tried: string[] = [];
   for (const attempt of attemptsFor(choice)) {
     if (attempt.backend === 'opengles' || attempt.backend === 'opengl') prepareGpuEnvironment();
-    const flags = [...(attempt.backend === 'default' ? [] : [`backend=${attempt.backend}`]), ...(opts.dawnFlags ?? [])];
+    const flags = withF16Toggle([...(attempt.backend === 'default' ? [] : [`backend=${attempt.backend}`]), ...(opts.dawnFlags ?? [])]);
     let gpu: GPU | undefined = create(flags);
     let adapter: GPUAdapter | null = null;
     try {
@@ -143,12 +163,14 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<Acquired
     const info = adapter.info;
     const requiredLimits: Record<string, number> = {};
     for (const k of WANTED_LIMITS) requiredLimits[k] = adapter.limits[k];
-    const shaderF16 = adapter.features.has('shader-f16') && attempt.featureLevel === 'core';
+    const features = chooseFeatures(adapter.features, attempt.featureLevel, opts.features);
+    if (opts.features) for (const note of features.notes) console.warn(`mtv device: ${note}`);
     const device = await adapter.requestDevice({
       requiredLimits,
-      requiredFeatures: shaderF16 ? ['shader-f16'] : [],
+      requiredFeatures: features.request,
       label: 'mtv',
     });
+    const subgroupRange = readSubgroupRange(info);
     const desc = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`;
     const report: AdapterReport = {
       backend: attempt.backend,
@@ -158,7 +180,10 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<Acquired
       device: info.device,
       description: info.description,
       cpuAdapter: SOFTWARE.test(desc) || attempt.backend === 'opengles' && /mesa/i.test(desc) && /llvm/i.test(desc),
-      shaderF16,
+      shaderF16: device.features.has('shader-f16'),
+      subgroups: device.features.has('subgroups'),
+      ...subgroupRange,
+      featureNotes: features.notes,
       limits: readLimits(device.limits),
     };
     let destroyed = false;

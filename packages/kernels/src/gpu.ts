@@ -209,13 +209,25 @@ export class Gpu implements TensorOwner {
     return [...this.pipelineLabels.values()];
   }
 
+  /** The backend a compile error happened on: the same WGSL can fail on one backend and not another. */
+  get backendLabel(): string {
+    const r = this.report;
+    return `${r.backend}/${r.featureLevel} (${r.description || r.device || r.vendor})`;
+  }
+
   private async compile(name: string, code: string, constants: Record<string, number>, entryPoint: string): Promise<PipelineEntry> {
     this.assertAlive();
+    // A scope around the (synchronous) module creation keeps a bad shader's validation error from
+    // also surfacing as an uncaptured device error; the compilation info below names it.
+    this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ code, label: name });
+    const scoped = this.device.popErrorScope();
     const info = await this.guard(module.getCompilationInfo(), `compiling ${name}`);
     const errors = info.messages.filter((m) => m.type === 'error');
+    const scopeError = await this.guard(scoped, `compiling ${name}`);
+    if (errors.length === 0 && scopeError) errors.push({ type: 'error', lineNum: 0, linePos: 0, message: scopeError.message } as GPUCompilationMessage);
     if (errors.length > 0) {
-      throw new KernelError(name, `shader failed to compile:\n${errors.map((m) => `  line ${m.lineNum}:${m.linePos}: ${m.message}`).join('\n')}`);
+      throw new KernelError(name, `shader failed to compile on ${this.backendLabel}:\n${errors.map((m) => `  line ${m.lineNum}:${m.linePos}: ${m.message}`).join('\n')}`);
     }
     try {
       const pipeline = await this.guard(
@@ -225,7 +237,7 @@ export class Gpu implements TensorOwner {
       return { pipeline, name };
     } catch (e) {
       if (e instanceof DeviceLostError) throw e;
-      throw new KernelError(name, `pipeline creation failed (constants ${JSON.stringify(constants)}): ${(e as Error).message}`);
+      throw new KernelError(name, `pipeline creation failed on ${this.backendLabel} (constants ${JSON.stringify(constants)}): ${(e as Error).message}`);
     }
   }
 

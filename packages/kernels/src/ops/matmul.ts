@@ -1,4 +1,5 @@
-// Y = X · Wᵀ (+ b), the nn.Linear convention (wgsl/matmul_register.wgsl, wgsl/matmul_tiled.wgsl).
+// Y = X · Wᵀ (+ b), the nn.Linear convention (wgsl/matmul_register.wgsl, wgsl/matmul_tiled.wgsl,
+// wgsl/matmul_gemv.wgsl; which one, and the f16 / subgroup paths: matmul/tuning.ts, matmul/plan.ts).
 // x [..., K] f32 (leading dims flattened into M rows), w [N, K] f32 or packed f16, bias [N] f32,
 // y [..., N] f32. W over the binding limit is bound as row chunks, one dispatch per chunk, each
 // writing its column range of Y.
@@ -8,16 +9,22 @@ import type { PipelineEntry } from '../gpu.js';
 import type { Recorder } from '../recorder.js';
 import type { Tensor } from '../tensor.js';
 import { params, wgsl } from '../wgsl.js';
-import { defaultMatmulVariant, registerTuning, tiledSide, type MatmulVariant } from './matmul/tuning.js';
+import { logFallbacks, planMatmul, type MatmulPlan } from './matmul/plan.js';
+import { registerTuning, tiledSide, type MatmulVariant } from './matmul/tuning.js';
 
-export { defaultMatmulVariant, registerTuning, tiledSide, type MatmulVariant, type RegisterTuning } from './matmul/tuning.js';
+export { GEMV_MAX_M, MATMUL_VARIANTS, defaultMatmulVariant, registerTuning, tiledSide, type MatmulVariant, type RegisterTuning } from './matmul/tuning.js';
+export { envMatmulVariant, logFallbacks, planMatmul, type MatmulPlan, type MatmulRequest } from './matmul/plan.js';
 
 export interface MatmulOptions {
   bias?: Tensor;
   /** Where to write Y (shape [..., N] f32); allocated when absent. */
   out?: Tensor;
-  /** Kernel variant; default from the adapter (see matmul/tuning.ts). */
+  /** Kernel variant; default env MTV_MATMUL_VARIANT, else from the adapter (see matmul/tuning.ts). */
   variant?: MatmulVariant;
+  /** f16 W loads where shader-f16 is granted (default on); `true` asks, falling back with a logged reason. */
+  f16?: boolean;
+  /** subgroupAdd reduction in 'gemv' where subgroups is granted (default on); `true` asks, as f16. */
+  subgroups?: boolean;
   /** Split W at this many bytes instead of the device's binding limit (tests of the chunked path). */
   maxBindingBytes?: number;
 }
@@ -29,17 +36,44 @@ function ioFile(wDtype: 'f32' | 'f16', vec4: boolean): string {
   return `matmul_io_${wDtype}${vec4 ? '_vec4' : ''}.wgsl`;
 }
 
-async function pipelineFor(rec: Recorder, variant: MatmulVariant, wDtype: 'f32' | 'f16', m: number, n: number, k: number): Promise<{ pipe: PipelineEntry; grid: (n: number) => [number, number] }> {
+/** The operand-load prelude of the GPU variants: W as f16 (shader-f16) or through the f32 loads. */
+function gpuIo(plan: MatmulPlan, wDtype: 'f32' | 'f16', vec4: boolean): string {
+  if (plan.f16) return `enable f16;\n${plan.subgroups ? 'enable subgroups;\n' : ''}${wgsl(`matmul_io_f16h${vec4 ? '_vec4' : ''}.wgsl`)}`;
+  return `${plan.subgroups ? 'enable subgroups;\n' : ''}${wgsl(ioFile(wDtype, vec4))}${wgsl('matmul_wv_f32.wgsl')}`;
+}
+
+/** The pipeline name: variant, block and load path, so a bench row and a compile error say which. */
+export function matmulPipelineName(plan: MatmulPlan, wDtype: 'f32' | 'f16', m: number, n: number, k: number, maxInvocations: number): string {
+  const w = plan.f16 ? 'f16h' : wDtype;
+  const v4 = k % 4 === 0 ? '_v4' : '';
+  if (plan.variant === 'register') {
+    const t = registerTuning(m, n, k);
+    return `matmul_register_${t.tm}x${t.tn}_${wDtype}`;
+  }
+  if (plan.variant === 'gemv') return `matmul_gemv_${plan.subgroups ? 'sg' : 'wg'}_${w}${v4}`;
+  const t = 4 * tiledSide(maxInvocations);
+  return `matmul_tiled_${t}x${t}_${w}${v4}`;
+}
+
+async function pipelineFor(rec: Recorder, plan: MatmulPlan, wDtype: 'f32' | 'f16', m: number, n: number, k: number): Promise<{ pipe: PipelineEntry; grid: (n: number) => [number, number] }> {
   const gpu = rec.gpu;
+  const variant = plan.variant;
+  const name = matmulPipelineName(plan, wDtype, m, n, k, gpu.limits.maxComputeInvocationsPerWorkgroup);
   if (variant === 'register') {
     const t = registerTuning(m, n, k);
     const body = wgsl('matmul_register.wgsl').replace('const TM: u32 = 4u;', `const TM: u32 = ${t.tm}u;`).replace('const TN: u32 = 4u;', `const TN: u32 = ${t.tn}u;`);
     const code = wgsl(ioFile(wDtype, k % 4 === 0)) + body;
-    const pipe = await gpu.pipeline(`matmul_register_${t.tm}x${t.tn}_${wDtype}`, code, { WGX: t.wg, WGY: 1 });
+    const pipe = await gpu.pipeline(name, code, { WGX: t.wg, WGY: 1 });
     return { pipe, grid: (n) => [Math.ceil(n / (t.tn * t.wg)), Math.ceil(m / t.tm)] };
   }
+  const io = gpuIo(plan, wDtype, k % 4 === 0);
+  if (variant === 'gemv') {
+    const code = io + wgsl('matmul_gemv.wgsl') + wgsl(plan.subgroups ? 'matmul_gemv_sg.wgsl' : 'matmul_gemv_wg.wgsl');
+    const pipe = await gpu.pipeline(name, code);
+    return { pipe, grid: (n) => [Math.ceil(n / 4), m] };
+  }
   const ts = tiledSide(gpu.limits.maxComputeInvocationsPerWorkgroup);
-  const pipe = await gpu.pipeline(`matmul_tiled_${wDtype}`, wgsl(ioFile(wDtype, false)) + wgsl('matmul_tiled.wgsl'), { TS: ts });
+  const pipe = await gpu.pipeline(name, io + wgsl('matmul_tiled.wgsl'), { TS: ts });
   const tile = 4 * ts;
   return { pipe, grid: (n) => [Math.ceil(n / tile), Math.ceil(m / tile)] };
 }
@@ -73,9 +107,11 @@ export async function matmul(rec: Recorder, x: Tensor, w: Tensor, opts: MatmulOp
   const y = opts.out ?? gpu.empty(yShape, 'f32', NAME);
   if (m === 0) return y;
 
-  const variant = opts.variant ?? defaultMatmulVariant(gpu.report);
   const wDtype = w.dtype as 'f32' | 'f16';
-  const { pipe, grid } = await pipelineFor(rec, variant, wDtype, m, n, k);
+  const plan = planMatmul(gpu.report, m, wDtype, opts);
+  logFallbacks(plan);
+  checkThat(NAME, plan.variant !== 'gemv' || m <= gpu.limits.maxComputeWorkgroupsPerDimension, `gemv dispatches one workgroup row per row of x; M = ${m} is over ${gpu.limits.maxComputeWorkgroupsPerDimension}`);
+  const { pipe, grid } = await pipelineFor(rec, plan, wDtype, m, n, k);
   const chunks = w.byteLength > maxBinding ? w.rowChunks(maxBinding) : [w];
   const bias = opts.bias ?? x; // bound but unread when has_bias is 0
   let n0 = 0;
