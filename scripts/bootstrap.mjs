@@ -109,5 +109,24 @@ if (process.platform === 'linux' && process.env.npm_lifecycle_event !== 'prestar
   }
 }
 
+// 3d. The Vulkan loader (libvulkan1) for npm test's Vulkan pass: Dawn's Vulkan backend over the
+// SwiftShader ICD chromium ships (scripts/run-tests.mjs, docs/GPU-CHECK.md). It registers no driver,
+// so without VK_ICD_FILENAMES Dawn finds no Vulkan adapter and every other run stays on llvmpipe GLES.
+// Linux only, not on `npm start`.
+if (process.platform === 'linux' && process.env.npm_lifecycle_event !== 'prestart') {
+  let known = '';
+  try { known = execSync('/sbin/ldconfig -p', { encoding: 'utf8' }); } catch { known = ''; }
+  if (!known.includes('libvulkan.so.1')) {
+    const cmd = 'apt-get update && apt-get install -y --no-install-recommends libvulkan1';
+    if (process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
+      log('missing the Vulkan loader (npm test\'s Vulkan pass runs on SwiftShader through it); installing libvulkan1 with apt');
+      run('bash', ['-c', `DEBIAN_FRONTEND=noninteractive ${cmd}`]);
+    } else {
+      log('missing the Vulkan loader libvulkan.so.1 (npm test\'s Vulkan pass fails without it).');
+      log(`run as root:  sudo ${cmd.replace('&& apt-get', '&& sudo apt-get')}`);
+    }
+  }
+}
+
 // 4. Build every package (incremental; a no-op when nothing changed).
 run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-b']);

@@ -52,3 +52,23 @@ export function compareClose(got: ArrayLike<number>, ref: ArrayLike<number>, ato
   const ok = worst < 0;
   return { ok, maxAbs, maxRel, worst, message: ok ? `max abs err ${maxAbs.toExponential(2)}` : `element ${worst}: got ${got[worst]}, reference ${ref[worst]} (atol ${atol}, rtol ${rtol}; max abs err ${maxAbs.toExponential(2)})` };
 }
+
+export type TestShapes = 'full' | 'small';
+
+/**
+ * The shape size tests run at: env MTV_TEST_SHAPES=small (npm test's Vulkan pass on SwiftShader,
+ * and the GPU check's quick local run) shrinks the few cases whose cost is shader compilation of big
+ * unrolled sizes (e.g. head dim 64/72 in attention), so a second backend fits CI's time; the full
+ * shapes still run in the first pass. Anything else (unset, 'full') is the full shapes.
+ */
+export function testShapes(): TestShapes {
+  const v = process.env.MTV_TEST_SHAPES;
+  if (v === undefined || v === '' || v === 'full') return 'full';
+  if (v === 'small') return 'small';
+  throw new Error(`MTV_TEST_SHAPES=${v} is not a test shape size; use small or full`);
+}
+
+/** `full` normally, `small` under MTV_TEST_SHAPES=small (see testShapes). */
+export function sizedForTests<T>(full: T, small: T): T {
+  return testShapes() === 'small' ? small : full;
+}
