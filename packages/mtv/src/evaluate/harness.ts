@@ -90,6 +90,13 @@ export function evalShots(train: readonly Example[], query: Example, shots: numb
   return Prng.derive(seed, 'eval-shots', i).sampleIndices(pool.length, shots).map((k) => pool[k]!);
 }
 
+/** Query i's prompt under `k` ICL shots: the option order and the shots from the (seed, i) streams, as every mode and sweep builds it. */
+export function evalPrompt(data: TaskData, train: TaskData, i: number, k: number, seed: number | string, prompt?: PromptOptions): Prompt {
+  const query = data.examples[i]!;
+  const variant = Prng.derive(seed, 'eval-variant', 'evaluate', i).nextU32();
+  return buildPrompt(data.format, { shots: evalShots(train.examples, query, k, seed, i), query, variant }, prompt);
+}
+
 export async function evaluate(model: VisionLanguageModel, data: TaskData, opts: EvaluateOptions): Promise<EvalReport> {
   if (opts.modes.length === 0) throw new PipelineError('evaluate: no modes given');
   for (const m of opts.modes) if (!isEvalMode(m)) throw new PipelineError(`evaluate: unknown mode ${JSON.stringify(m)}; modes: ${EVAL_MODES.join(', ')}`);
@@ -111,10 +118,9 @@ export async function evaluate(model: VisionLanguageModel, data: TaskData, opts:
   let done = 0;
   for (let i = 0; i < n; i++) {
     const query = data.examples[i]!;
-    const variant = Prng.derive(seed, 'eval-variant', 'evaluate', i).nextU32();
     for (const mode of opts.modes) {
       const k = modeShots(mode, shots);
-      const prompt: Prompt = buildPrompt(data.format, { shots: evalShots(train.examples, query, k, seed, i), query, variant }, opts.prompt);
+      const prompt: Prompt = evalPrompt(data, train, i, k, seed, opts.prompt);
       const prepared = await prepare(model, prompt);
       const vector = mode === 'mtv' || mode === 'mtv+icl' ? opts.vector! : null;
       const gen = await generateWith(model, prepared, vector, {

@@ -1,18 +1,21 @@
-// `mtv eval`: zero-shot / k-shot ICL / MTV / MTV + k-shot on a dataset, a shot-scaling sweep, or a
-// cross-task grid; per-example JSONL and a summary with n and 95% intervals.
+// `mtv eval`: zero-shot / k-shot ICL / MTV / MTV + k-shot on a dataset, shot-scaling sweeps (MTV and
+// ICL, with a plot: eval-sweeps.ts), or a cross-task grid; per-example JSONL and a summary with n and 95% intervals.
 import { createWriteStream } from 'node:fs';
 import { atomicTarget, checkNotAmong, checkOutputs } from '../../io/output-path.js';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { taskVector } from '../../apply/apply.js';
 import { canonicalEvalMode, evaluate, formatSummaryTable, EVAL_MODES, type EvalMode, type EvalRecord } from '../../evaluate/harness.js';
-import { crossTask, shotSweep } from '../../evaluate/sweep.js';
-import { shotsPerRound } from '../../pipeline/prompts.js';
+import { crossTask } from '../../evaluate/sweep.js';
 import {
   ANSWER_CLEANUPS, OPTION_RULES, VQA_SCORERS, describeScoring, parseAnswerCleanup, parseOptionRule, parseVqaScorer, resolveScoreOptions,
 } from '../../evaluate/score.js';
 import { checkAnnotationCoverage } from '../../datasets/annotations.js';
 import { CliError, intArg, intListArg, listArg, progressBar, seedArg, writeJson, writeLine, type CliIo } from '../io.js';
+import { runEvalSweeps } from './eval-sweeps.js';
+
+/** A comma-separated list of integers >= 0 (--icl-sweep: 0 is zero-shot). */
+const zeroIntListArg = (v: string): number[] => listArg(v).map(intArg(0));
 import { openAnnotations, openArtifact, openDataset } from '../load.js';
 import { addCommon, addData, addModel, shotsFor, type CommonFlags, type DataFlags, type ModelFlags } from '../options.js';
 import { withModel } from './build.js';
@@ -33,6 +36,8 @@ interface EvalFlags extends ModelFlags, DataFlags, CommonFlags {
   answerCleanup: string;
   instruction?: string;
   sweep?: number[];
+  iclSweep?: number[];
+  plot?: string;
   shardSize: number;
   crossArtifacts?: string[];
   crossData?: string[];
@@ -56,19 +61,22 @@ export function registerEval(program: Command, io: CliIo): void {
     .option('--answer-cleanup <name>', `answer span: ${ANSWER_CLEANUPS.join(', ')} (reference: split('.')[0].split('\\n')[0])`, 'reference')
     .option('--instruction <text>', 'jsonl format: text before the first shot')
     .option('--sweep <shots-list>', 'shot scaling: MTV accuracy at these numbers of shots compressed (e.g. 16,64,256,1024,4096); rounds = ceil(x / shots)', intListArg)
+    .option('--icl-sweep <shots-list>', 'ICL curve: accuracy with these numbers of shots in context (0 = zero-shot, e.g. 0,1,2,4,8,16,32,62), shots from --train-data; counts whose prompts exceed the context are skipped with a note', zeroIntListArg)
+    .option('--plot <file.png>', 'with --sweep and/or --icl-sweep: a PNG of both curves against shots (log axis), 95% intervals, zero-shot and the context limit as reference lines')
     .option('--shard-size <n>', 'rounds per shard for --sweep', intArg(1), 10)
     .option('--cross-artifacts <list>', 'cross-task: comma-separated artifacts, task i = artifact i + dataset i', listArg)
     .option('--cross-data <list>', 'cross-task: comma-separated datasets', listArg)
     .option('--cross-formats <list>', 'cross-task: the format of each --cross-data file (default: --format for all), e.g. vizwiz,okvqa', listArg)
     .action(async (f: EvalFlags) => {
-      await checkOutputs([{ flag: '--predictions', path: f.predictions }], [
+      if (f.plot && !f.sweep && !f.iclSweep) throw new CliError('--plot needs --sweep and/or --icl-sweep (it draws their curves)');
+      await checkOutputs([{ flag: '--predictions', path: f.predictions }, { flag: '--plot', path: f.plot }], [
         { flag: '--model', path: f.model, dir: true }, { flag: '--data', path: f.data }, { flag: '--root', path: f.root, dir: true },
         { flag: '--train-data', path: f.trainData }, { flag: '--annotations', path: f.annotations }, { flag: '-a', path: f.artifact },
         ...(f.crossArtifacts ?? []).map((p) => ({ flag: '--cross-artifacts', path: p })), ...(f.crossData ?? []).map((p) => ({ flag: '--cross-data', path: p })),
       ]);
       const data = await openDataset(f);
       const train = f.trainData ? await openDataset(f, f.trainData) : data;
-      checkNotAmong([{ flag: '--predictions', path: f.predictions }], 'an image of the data', [data, train].flatMap((d) => d.examples.flatMap((e) => [...e.images])));
+      checkNotAmong([{ flag: '--predictions', path: f.predictions }, { flag: '--plot', path: f.plot }], 'an image of the data', [data, train].flatMap((d) => d.examples.flatMap((e) => [...e.images])));
       const annotations = await openAnnotations(f.annotations);
       const shots = shotsFor(data, f.shots);
       const modes: EvalMode[] = (f.modes ?? (f.artifact ? [...EVAL_MODES] : ['zero-shot', 'icl'])).map((m) => {
@@ -111,22 +119,9 @@ export function registerEval(program: Command, io: CliIo): void {
         }
         if (!f.artifact && modes.some((m) => m.startsWith('mtv'))) throw new CliError(`modes ${modes.filter((m) => m.startsWith('mtv')).join(', ')} need --artifact`);
         const art = f.artifact ? await openArtifact(f.artifact, model) : null;
-        if (f.sweep) {
-          if (!art) throw new CliError('--sweep needs --artifact (its heads are held fixed while the means grow)');
-          const per = Math.max(shotsPerRound(data.format, shots), 1);
-          const rounds = f.sweep.map((x) => Math.ceil(x / per));
-          const bar = progressBar(io, 'sweep', rounds[rounds.length - 1]!, f.quiet ?? false);
-          let base = 0;
-          const points = await shotSweep(model, train, data, {
-            seed: f.seed, shots, rounds, shardSize: f.shardSize, heads: taskVector(art, f.artifact).heads, eval: common, ...prompt,
-            onRound: (d) => bar.update(base + d),
-            onPoint: (p) => { base = p.rounds; },
-          });
-          bar.stop();
-          if (f.json) return writeJson(io, { scoring, sweep: points });
-          writeLine(io.stdout, formatSummaryTable(points.map((p) => ({ ...p.summary, label: `mtv @ ${p.shotsCompressed} shots (${p.rounds} rounds)` }))));
-          writeLine(io.stdout, describeScoring(scoring));
-          return;
+        if (f.sweep || f.iclSweep) {
+          if (f.sweep && !art) throw new CliError('--sweep needs --artifact (its heads are held fixed while the means grow)');
+          return runEvalSweeps(io, f, { model, data, train, art, shots, common, ...prompt, scoring });
         }
         // --predictions is written to a temp file beside it and renamed into place once complete.
         const target = f.predictions ? await atomicTarget(f.predictions) : null;
