@@ -8,7 +8,8 @@
 // that Debian's chromium package ships, and MTV_TEST_SHAPES=small (tests that read
 // sizedForTests() shrink). No Vulkan driver is registered globally, so every other run (npm start,
 // training, the first pass) stays on llvmpipe GLES. MTV_TEST_VULKAN=0 leaves the pass out (said so in
-// the output); MTV_TEST_VULKAN=1 runs it even when file filters are given (over the same filters);
+// the output); MTV_TEST_VULKAN=1 runs it even when file filters are given (over the same filters),
+// MTV_TEST_VULKAN=all adds the other model families' runtime tests;
 // MTV_VK_ICD=<icd.json> picks another Vulkan driver for it.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, mkdirSync } from 'node:fs';
@@ -70,16 +71,14 @@ function pass(name, args, env) {
   return { passed, failed, skipped };
 }
 
-// The Vulkan pass's files: every kernel test, and the model runtime tests (the GPU forward of each
-// family against its float64 reference). The rest of the suite has no GPU code of its own to check.
-const VULKAN_FILES = [
-  'packages/kernels/test/',
-  'packages/model/test/runtime.test.ts',
-  'packages/model/test/idefics-runtime.test.ts',
-  'packages/model/test/llava-next-runtime.test.ts',
-  'packages/model/test/qwen2-vl-runtime.test.ts',
-  'packages/model/test/vila-runtime.test.ts',
-];
+// The Vulkan pass's files: every kernel test, and two model runtime tests (the GPU forward against
+// its float64 reference): LLaVA (runtime.test.ts: CLIP/SigLIP towers, Llama/Qwen2 decoders, tap,
+// patch, prefixBatch, greedy) and Qwen2-VL (M-RoPE, the windowed tower, chunked prefill). The other
+// three families' runtime tests (Idefics, LLaVA-NeXT/OneVision, VILA: ~2.5 more minutes on 2 cores)
+// run with MTV_TEST_VULKAN=all. The rest of the suite has no GPU code of its own to check.
+const VULKAN_MODEL_FILES = ['packages/model/test/runtime.test.ts', 'packages/model/test/qwen2-vl-runtime.test.ts'];
+const VULKAN_MODEL_MORE = ['packages/model/test/idefics-runtime.test.ts', 'packages/model/test/llava-next-runtime.test.ts', 'packages/model/test/vila-runtime.test.ts'];
+const VULKAN_FILES = ['packages/kernels/test/', ...VULKAN_MODEL_FILES, ...(process.env.MTV_TEST_VULKAN === 'all' ? VULKAN_MODEL_MORE : [])];
 // Debian's chromium package ships SwiftShader's Vulkan ICD (a CPU Vulkan 1.x driver, conformant);
 // bootstrap installs chromium and the Vulkan loader libvulkan1.
 const SWIFTSHADER_ICDS = ['/usr/lib/chromium/vk_swiftshader_icd.json', '/usr/lib/chromium-browser/vk_swiftshader_icd.json', '/usr/lib64/chromium/vk_swiftshader_icd.json'];
@@ -114,7 +113,7 @@ console.log(`\nfirst pass (default adapter): ${main.passed} passed, ${main.faile
 
 const want = process.env.MTV_TEST_VULKAN;
 if (want === '0') console.log('Vulkan pass: left out (MTV_TEST_VULKAN=0)');
-else if (filters.length > 0 && want !== '1') console.log('Vulkan pass: left out (file filters given; MTV_TEST_VULKAN=1 runs it over the same filters)');
+else if (filters.length > 0 && want !== '1' && want !== 'all') console.log('Vulkan pass: left out (file filters given; MTV_TEST_VULKAN=1 runs it over the same filters)');
 else if (process.platform !== 'linux') console.log(`Vulkan pass: left out (SwiftShader from Debian's chromium is a Linux set-up; this is ${process.platform})`);
 else {
   const icd = process.env.MTV_VK_ICD ?? SWIFTSHADER_ICDS.find((p) => existsSync(p));
