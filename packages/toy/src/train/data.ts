@@ -1,5 +1,6 @@
 // Training and evaluation data: task episodes tokenised, images cut into CLIP patch vectors, and
 // many sequences packed into one token stream per step (each attends only within itself).
+import { attributeWord } from '../tasks/attributes.js';
 import { TASK_FAMILIES } from '../tasks/families/index.js';
 import { formatEpisode } from '../tasks/format.js';
 import type { ToyImage } from '../tasks/image.js';
@@ -45,6 +46,17 @@ export function tokeniseEpisode(ep: Episode, imageTokens: number): TokenisedSequ
   for (let p = 0; p + 1 < ids.length; p++) if (ids[p] === ANSWER_ID) targets.push({ row: p, id: ids[p + 1]!, query: false });
   if (targets.length !== ep.shots.length + 1) throw new Error(`tokeniseEpisode: ${targets.length} answer cues for ${ep.shots.length} shots + query (seed ${ep.seed})`);
   targets[targets.length - 1]!.query = true;
+  // Noisy task inference: a shot's label is the asked attribute only 30 % of the time, so as a target
+  // it teaches almost nothing (the best prediction gains 0.03 nats over guessing). Each shot's
+  // target is instead the asked attribute of its own image: every "Answer:" becomes a query with the
+  // shots before it as context, the meta-learning signal that makes pooling pay (the prompt text
+  // still shows the noisy labels).
+  if (ep.latent.family === 'noisy-task-inference') {
+    const asked = ep.latent.subTask;
+    ep.shots.forEach((shot, j) => {
+      targets[j]!.id = toyTokenIds(attributeWord(shot.image.scene, asked))[0]!;
+    });
+  }
   if (imageRows.length !== f.images.length) throw new Error(`tokeniseEpisode: ${imageRows.length} image placeholders for ${f.images.length} images`);
   return { ids, targets, imageRows, images: f.images, family: ep.family, shots: ep.shots.length };
 }
