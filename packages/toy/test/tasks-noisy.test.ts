@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   NOISY_SIGNAL, SUB_TASKS, analyseImage, attributeWord, formatEpisode, noisyTaskInference, pluralityAccuracy, readJsonlDataset,
-  shotAttribute, writeDataset, type SubTask,
+  EpisodeStream, NOISY_MAX_SHOTS, TOY_VOCAB, shotAttribute, tokeniseEpisode, writeDataset, type SubTask,
 } from '../src/index.js';
 
 const dirs: string[] = [];
@@ -97,6 +97,34 @@ describe('noisy task inference', () => {
     // the vote's standard error at p = 0.5 over 1,500 episodes is 0.013; 4 sigma.
     expect(Math.abs(right / n - pluralityAccuracy(k, asked / (n * k)))).toBeLessThan(0.052);
     expect(pluralityAccuracy(62)).toBeGreaterThan(pluralityAccuracy(16));
+  });
+
+  it('trains every Answer: on the asked attribute of its own image, not on the noisy label the prompt shows', () => {
+    const ep = noisyTaskInference.episode(3, 12);
+    if (ep.latent.family !== 'noisy-task-inference') throw new Error('wrong latent');
+    const seq = tokeniseEpisode(ep, 4);
+    const asked = ep.latent.subTask;
+    expect(seq.targets.map((t) => TOY_VOCAB[t.id])).toEqual([...ep.shots, ep.query].map((e) => attributeWord(e.image.scene, asked)));
+    // the prompt keeps the noisy labels
+    expect(seq.ids.filter((_, p) => seq.ids[p - 1] === TOY_VOCAB.indexOf('Answer:')).map((id) => TOY_VOCAB[id])).toEqual([...ep.shots, ep.query].map((e) => e.answer));
+    expect(ep.shots.some((s) => s.answer !== attributeWord(s.image.scene, asked))).toBe(true);
+  });
+
+  it('fits 62 shots and the query in 512 positions; the stream batches long episodes only with long ones', () => {
+    const len = tokeniseEpisode(noisyTaskInference.episode(1, NOISY_MAX_SHOTS), 4).ids.length;
+    expect(len).toBeLessThanOrEqual(512);
+    expect(tokeniseEpisode(noisyTaskInference.episode(1, NOISY_MAX_SHOTS + 1), 4).ids.length).toBeGreaterThan(512);
+    const stream = new EpisodeStream({ seed: 2, imageTokens: 4, maxShots: 8, shotRanges: { 'noisy-task-inference': [0, NOISY_MAX_SHOTS] } });
+    let mixed = 0;
+    let long = 0;
+    for (let b = 0; b < 30; b++) {
+      const lens = stream.batch(2048).map((s) => s.ids.length);
+      expect(lens.reduce((a, x) => a + x, 0)).toBeLessThanOrEqual(2048);
+      if (lens.some((l) => l > 256) && lens.some((l) => l <= 256)) mixed++;
+      if (lens.every((l) => l > 256)) long++;
+    }
+    expect(mixed).toBe(0);
+    expect(long).toBeGreaterThan(0);
   });
 
   it('writes a dataset of noisy demonstrations about one sub-task', async () => {

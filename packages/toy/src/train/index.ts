@@ -1,5 +1,5 @@
 export { CLIP_MEAN, CLIP_STD, EpisodeStream, evalEpisodeSeed, imagePatches, packSequences, promptOnly, tokeniseEpisode, type PackedBatch, type StreamMix, type StreamOptions, type TokenisedSequence } from './data.js';
-export { DEMO_PLAN, phaseAt, singlePhasePlan, type TrainPhase, type TrainPlan } from './plan.js';
+export { DEMO_PLAN, NOISY_MAX_SHOTS, phaseAt, singlePhasePlan, type TrainPhase, type TrainPlan } from './plan.js';
 export { TrainOps } from './ops.js';
 export { ParamStore, initialValues, paramSpecs, type ParamSpec } from './params.js';
 export { LlavaTrainer, attentionLayout, type ForwardTape, type TargetResults } from './model.js';
