@@ -165,6 +165,7 @@ describe('feature fallback', () => {
   });
 
   it('CPU adapters keep the register variant whatever features they report', () => {
+    if (report.cpuAdapter) for (const m of [1, 64]) expect(planMatmul(report, m, 'f16', {}, {})).toEqual({ variant: 'register', f16: false, subgroups: false, fallbacks: [] });
     const cpu = { ...bare, cpuAdapter: true, shaderF16: true, subgroups: true };
     for (const m of [1, 3, 64, 4096]) expect(planMatmul(cpu, m, 'f16', {}, {})).toEqual({ variant: 'register', f16: false, subgroups: false, fallbacks: [] });
     expect(planMatmul(cpu, 64, 'f16', {}, { MTV_MATMUL_VARIANT: 'tiled' }).variant).toBe('tiled');
