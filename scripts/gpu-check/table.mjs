@@ -74,6 +74,7 @@ export function resultsMarkdown(data, expected) {
       }),
     ),
   );
+  if (data.matmulNote) out.push(`\nthe kernel bench ${data.matmulNote}: the rows above are those it printed before`);
   out.push('');
   out.push(`## Attention (causal, ${data.attention?.layout ?? 'Hq 14, Hkv 2, D 64'}), ms`);
   out.push('');
@@ -85,7 +86,8 @@ export function resultsMarkdown(data, expected) {
         [`causal prefill S=${S}`, `decode S=${S}`].map((name) => {
           const r = at.find((x) => x.case === name);
           if (r && !r.error) return [name, num(r.ms, 3), `${num(r.msMin, 3)}–${num(r.msMax, 3)}`, num(r.gflops, 1)];
-          return [name, r ? `not run: ${r.error}` : why(data.attention, 'the attention step did not run'), '', ''];
+          const reason = r ? `not run: ${r.error}` : data.attention?.rows ? 'not run: no such row in attention.json' : why(data.attention, 'the attention step did not run');
+          return [name, reason, '', ''];
         }),
       ),
     ),
