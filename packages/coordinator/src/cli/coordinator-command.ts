@@ -66,7 +66,7 @@ export function resultJson(r: PipelineResult): Record<string, unknown> {
   return {
     jobId: r.spec.jobId, artifact: r.artifact, rounds: r.sums.count, shotsCompressed: r.spec.extract.rounds * shotsPerRound(r.spec.data.format, r.spec.extract.shots),
     heads: r.located ? Array.from(r.located.heads) : null, selectionLoss: r.located?.selectionLoss ?? null,
-    summaries: r.summaries, timings: r.timings, resumedAt: r.resumedAt,
+    summaries: r.summaries, sweep: r.sweep, bestIcl: r.bestIcl, timings: r.timings, resumedAt: r.resumedAt,
   };
 }
 

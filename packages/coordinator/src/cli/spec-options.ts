@@ -55,6 +55,8 @@ export interface SpecFlags {
   twoWayRule?: string;
   answerCleanup?: string;
   evalShardSize: string;
+  evalSweep?: string;
+  bestIclShots?: string;
   out?: string;
 }
 
@@ -104,6 +106,8 @@ export function addSpecOptions(c: Command): Command {
     .option('--two-way-rule <name>', 'option scoring: reference, lenient (default reference)')
     .option('--answer-cleanup <name>', "answer span: reference (split('.')[0].split('\\n')[0]), line (default reference)")
     .option('--eval-shard-size <n>', 'eval queries per shard', '5')
+    .option('--eval-sweep <shots-list>', 'shot sweep after locate: MTV accuracy with means over the first ceil(x / shots) rounds, e.g. 16,256,2048 (needs --rounds >= the largest point\'s rounds)')
+    .option('--best-icl-shots <n>', 'also ICL with this many shots (e.g. the most that fit the context), printed beside the sweep')
     .option('--out <file>', 'MTV artifact path (default: <state>/mtv.safetensors)');
 }
 
@@ -201,6 +205,8 @@ export async function specFromFlags(f: SpecFlags, stateDir: string): Promise<Job
           ...(f.vqaScorer !== undefined ? { vqaScorer: oneOf('vqa-scorer', ['lavis', 'official'], f.vqaScorer) } : {}),
           ...(f.twoWayRule !== undefined ? { optionRule: oneOf('two-way-rule', ['reference', 'lenient'], f.twoWayRule) } : {}),
           ...(f.answerCleanup !== undefined ? { answerCleanup: oneOf('answer-cleanup', ['reference', 'line'], f.answerCleanup) } : {}),
+          ...(f.evalSweep !== undefined ? { sweep: f.evalSweep.split(',').map((x) => int('eval-sweep', x.trim())) } : {}),
+          ...(f.bestIclShots !== undefined ? { bestIclShots: int('best-icl-shots', f.bestIclShots) } : {}),
         }
       : null,
     out: resolve(f.out ?? `${stateDir}/mtv.safetensors`),

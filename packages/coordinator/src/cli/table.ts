@@ -1,4 +1,5 @@
-// The job's closing table: accuracy per eval mode, shots compressed, wall time per phase.
+// The job's closing table: accuracy per eval mode, the shot sweep (shots compressed -> MTV accuracy,
+// and ICL at the most shots given), shots compressed, wall time per phase.
 import { describeScoring, shotsPerRound } from '@mtv/mtv';
 import type { PipelineResult } from '../jobs/index.js';
 
@@ -27,6 +28,20 @@ export function formatResultTable(r: PipelineResult): string {
       ...r.summaries.map((m) => [MODE_LABEL[m.mode]!(m.shots), pct(m.accuracy), `[${pct(m.lower)}, ${pct(m.upper)}]`, String(m.n), m.metric]),
     ]));
     if (r.summaries[0]?.scoring) out.push(describeScoring(r.summaries[0].scoring));
+    out.push('');
+  }
+  // eval.sweep: shots compressed -> MTV accuracy, and the ICL baseline at bestIclShots.
+  if (r.sweep.length > 0 || r.bestIcl) {
+    if (r.sweep.length > 0) {
+      out.push(grid([
+        ['shots compressed', 'MTV accuracy', '95% interval', 'n', 'rounds'],
+        ...r.sweep.map((p) => [String(p.shotsCompressed), pct(p.summary.accuracy), `[${pct(p.summary.lower)}, ${pct(p.summary.upper)}]`, String(p.summary.n), String(p.rounds)]),
+      ]));
+    }
+    if (r.bestIcl) {
+      const b = r.bestIcl;
+      out.push(`best ICL that fits: ${b.shots}-shot ICL ${pct(b.accuracy)} [${pct(b.lower)}, ${pct(b.upper)}], n ${b.n}`);
+    }
     out.push('');
   }
   const heads = r.located ? r.located.heads.reduce((a, b) => a + b, 0) : 0;

@@ -44,18 +44,60 @@ export interface EvalRunOptions {
   readonly onShard: (snapshot: () => EvalProgressState) => Promise<void>;
 }
 
+/** One eval.sweep point: the MTV with means over the first `rounds` rounds. */
+export interface SweepInput {
+  readonly rounds: number;
+  readonly shotsCompressed: number;
+  readonly mtv: WireMtv;
+}
+
+export interface SweepSummary {
+  readonly rounds: number;
+  readonly shotsCompressed: number;
+  readonly summary: EvalSummary;
+}
+
+export interface EvalPhaseResult {
+  readonly summaries: EvalSummary[];
+  /** eval.sweep's points, in order ([] without a sweep). */
+  readonly sweep: SweepSummary[];
+  /** ICL at eval.bestIclShots, or null. */
+  readonly bestIcl: EvalSummary | null;
+}
+
+/** The spec's modes (their summaries, in order). */
 export async function runEval(ctx: JobContext, opts: EvalRunOptions): Promise<EvalSummary[]> {
+  return (await runEvalPhase(ctx, { ...opts, sweep: [] })).summaries;
+}
+
+/** A set of shards evaluated under one mode, shot count and MTV. */
+interface Group {
+  readonly mode: EvalMode;
+  readonly shots: number;
+  readonly mtv: WireMtv | null;
+}
+
+/**
+ * The eval phase: the spec's modes, then each sweep point (mode mtv with its prefix means), then ICL at
+ * bestIclShots. Shard ids run over the groups in that order, so a checkpoint's scores resume in place.
+ */
+export async function runEvalPhase(ctx: JobContext, opts: EvalRunOptions & { readonly sweep: readonly SweepInput[] }): Promise<EvalPhaseResult> {
   const { spec } = ctx;
   const e = spec.eval;
   if (!e) throw new Error(`job ${spec.jobId} has no eval phase`);
   const format = spec.data.format;
   const n = Math.min(e.n ?? ctx.evalData.examples.length, ctx.evalData.examples.length);
   if (e.modes.some(usesMtv) && !opts.mtv) throw new Error(`job ${spec.jobId}: the mtv eval modes need located heads (enable the locate phase)`);
-  const itemsFor = (mode: EvalMode): Item[] =>
+  const groups: Group[] = [
+    ...e.modes.map((mode): Group => ({ mode, shots: usesShots(mode) ? e.shots : 0, mtv: usesMtv(mode) ? opts.mtv : null })),
+    ...opts.sweep.map((p): Group => ({ mode: 'mtv', shots: 0, mtv: p.mtv })),
+    ...(e.bestIclShots !== undefined ? [{ mode: 'icl', shots: e.bestIclShots, mtv: null } satisfies Group] : []),
+  ];
+  const itemsFor = (g: Group): Item[] =>
     Array.from({ length: n }, (_, i) => {
       const query = ctx.evalData.examples[i]!;
       const variant = Prng.derive(e.seed, 'eval-variant', 'evaluate', i).nextU32();
-      const shots = usesShots(mode) ? evalShots(ctx.data.examples, query, e.shots, e.seed, i) : [];
+      const shots = g.shots > 0 ? evalShots(ctx.data.examples, query, g.shots, e.seed, i) : [];
       return { query, shots, variant, prompt: buildPrompt(format, { shots, query, variant }, spec.data.instruction !== undefined ? { instruction: spec.data.instruction } : {}) };
     });
   const scoring = resolveScoreOptions(format, {
@@ -64,11 +106,12 @@ export async function runEval(ctx: JobContext, opts: EvalRunOptions): Promise<Ev
   const scores: Record<string, number[]> = { ...(opts.resume?.scores ?? {}) };
   const jobId = `${spec.jobId}.eval`;
   const tasks: ShardTask[] = [];
-  const shardsOf = new Map<EvalMode, number[]>();
+  const shardsOf: number[][] = [];
   let metric: MetricKind | null = null;
   let shardId = 0;
-  for (const mode of e.modes) {
-    const items = itemsFor(mode);
+  for (const g of groups) {
+    const { mode } = g;
+    const items = itemsFor(g);
     metric ??= items.length > 0 ? metricFor(format, items[0]!.prompt) : 'exact';
     const ids: number[] = [];
     for (let a = 0; a < items.length; a += e.shardSize) {
@@ -88,7 +131,7 @@ export async function runEval(ctx: JobContext, opts: EvalRunOptions): Promise<Ev
           }
           return {
             kind: 'eval', jobId, shardId: id, modelHash: spec.model.hash, format: ctx.format, geometry: spec.model.geometry,
-            mode, examples: table.examples, items: wireItems, mtv: usesMtv(mode) ? opts.mtv : null, maxNewTokens: e.maxNewTokens,
+            mode, examples: table.examples, items: wireItems, mtv: g.mtv, maxNewTokens: e.maxNewTokens,
             ...(e.minNewTokens !== undefined ? { minNewTokens: e.minNewTokens } : {}),
           };
         },
@@ -104,15 +147,21 @@ export async function runEval(ctx: JobContext, opts: EvalRunOptions): Promise<Ev
         },
       });
     }
-    shardsOf.set(mode, ids);
+    shardsOf.push(ids);
   }
   const total = shardId;
   const report = (): void => ctx.emit({ kind: 'eval-progress', done: Object.keys(scores).length, total });
   report();
   await ctx.scheduler.run(tasks, { onProgress: report });
-  return e.modes.map((mode): EvalSummary => {
-    const s = shardsOf.get(mode)!.flatMap((id) => scores[String(id)] ?? []);
+  const summaries = groups.map((g, gi): EvalSummary => {
+    const s = shardsOf[gi]!.flatMap((id) => scores[String(id)] ?? []);
     const iv = scoreInterval(metric!, s);
-    return { mode, shots: usesShots(mode) ? e.shots : 0, metric: metric!, n: s.length, accuracy: iv.estimate, lower: iv.lower, upper: iv.upper, scoring };
+    return { mode: g.mode, shots: g.shots, metric: metric!, n: s.length, accuracy: iv.estimate, lower: iv.lower, upper: iv.upper, scoring };
   });
+  const m = e.modes.length;
+  return {
+    summaries: summaries.slice(0, m),
+    sweep: opts.sweep.map((p, i) => ({ rounds: p.rounds, shotsCompressed: p.shotsCompressed, summary: summaries[m + i]! })),
+    bestIcl: e.bestIclShots !== undefined ? summaries[summaries.length - 1]! : null,
+  };
 }

@@ -3,10 +3,11 @@
 // shard-id order into one ActivationSums. This is mergeShards' addition sequence, so the sums equal a
 // single-process `extract()` with the same seed and shard size bit for bit. Only the merged prefix is
 // checkpointed; shards after it are recomputed on resume, so none is lost or counted twice.
-import { ActivationSums, DEFAULT_BANK_ROUNDS, RoundStats, bankRounds, sampleRound, shardPlan, type ActivationSumsData, type RoundStatsData } from '@mtv/mtv';
+import { ActivationSums, DEFAULT_BANK_ROUNDS, RoundStats, bankRounds, sampleRound, type ActivationSumsData, type RoundStatsData } from '@mtv/mtv';
 import type { ExtractResult, ExtractShard, ShardResult } from '../protocol/index.js';
 import type { ShardTask } from '../scheduler/index.js';
 import type { JobContext } from './context.js';
+import { extractPlan, sweepRounds } from './sweep.js';
 import { ExampleTable } from './wire.js';
 
 export interface ExtractProgressState {
@@ -15,6 +16,8 @@ export interface ExtractProgressState {
   readonly sums: ActivationSumsData;
   /** Sensitivity / STV locators: the per-round statistics of the same shards (bounded: the bank's reservoir). */
   readonly stats?: RoundStatsData;
+  /** eval.sweep: the sums of the sweep's round prefixes merged so far, in the sweep's order. */
+  readonly prefixes?: readonly ActivationSumsData[];
 }
 
 /** What the job's locator needs from extract: zero-shot taps (sensitivity, stv) and the bank's rounds (stv). */
@@ -92,11 +95,17 @@ export async function runExtract(ctx: JobContext, opts: ExtractRunOptions): Prom
   return (await runExtractWithStats(ctx, opts)).sums;
 }
 
-/** runExtract, plus the per-round statistics when the job's locator needs them (else null). */
-export async function runExtractWithStats(ctx: JobContext, opts: ExtractRunOptions): Promise<{ sums: ActivationSums; stats: RoundStats | null }> {
+/**
+ * runExtract, plus the per-round statistics when the job's locator needs them (else null) and, for
+ * eval.sweep, the sums of each sweep point's round prefix (a copy of the running total when the
+ * point's last shard is merged; [] without a sweep).
+ */
+export async function runExtractWithStats(ctx: JobContext, opts: ExtractRunOptions): Promise<{ sums: ActivationSums; stats: RoundStats | null; prefixes: ActivationSums[] }> {
   const { spec } = ctx;
   const g = spec.model.geometry;
-  const plan = shardPlan(spec.extract.rounds, spec.extract.shardSize);
+  const plan = extractPlan(spec);
+  const cutRounds = sweepRounds(spec);
+  const prefixes = (opts.resume?.prefixes ?? []).map((d) => ActivationSums.fromData(d));
   const total = opts.resume ? ActivationSums.fromData(opts.resume.sums) : new ActivationSums([g.layers, g.heads, g.headDim]);
   const needs = extractNeeds(ctx);
   const stats = needs.zeroShot ? (opts.resume?.stats ? RoundStats.fromData(opts.resume.stats) : new RoundStats([g.layers, g.heads, g.headDim])) : null;
@@ -106,7 +115,11 @@ export async function runExtractWithStats(ctx: JobContext, opts: ExtractRunOptio
   const expected = plan.slice(0, next).reduce((a, s) => a + (s.r1 - s.r0), 0);
   if (total.count !== expected) throw new Error(`extract resume: the saved sums count ${total.count} rounds, shards [0, ${next}) hold ${expected}`);
   const buffered = new Map<number, ExtractResult>();
-  const snapshot = (): ExtractProgressState => ({ nextShard: next, sums: { shape: total.shape, sum: total.sum, sumSq: total.sumSq, count: total.count }, ...(stats ? { stats: stats.toData() } : {}) });
+  if (prefixes.length !== cutRounds.filter((r) => r <= total.count).length) throw new Error(`extract resume: the checkpoint holds ${prefixes.length} sweep prefixes, ${total.count} merged rounds need ${cutRounds.filter((r) => r <= total.count).length}`);
+  const snapshot = (): ExtractProgressState => ({
+    nextShard: next, sums: { shape: total.shape, sum: total.sum, sumSq: total.sumSq, count: total.count }, ...(stats ? { stats: stats.toData() } : {}),
+    ...(cutRounds.length > 0 ? { prefixes: prefixes.map((p) => ({ shape: p.shape, sum: p.sum, sumSq: p.sumSq, count: p.count })) } : {}),
+  });
   let roundsDone = expected;
   const emit = (partial: number): void => ctx.emit({ kind: 'extract-progress', rounds: Math.min(spec.extract.rounds, roundsDone + partial), total: spec.extract.rounds, workers: ctx.scheduler.workers.length });
   emit(0);
@@ -123,6 +136,7 @@ export async function runExtractWithStats(ctx: JobContext, opts: ExtractRunOptio
         stats?.merge({ shape: b.shape, sensitivity: b.sensitivity!, count: b.count, rounds: b.kept?.rounds ?? [], taps: b.kept?.taps ?? new Float32Array(0) });
         buffered.delete(next);
         next++;
+        if (cutRounds[prefixes.length] === total.count) prefixes.push(ActivationSums.fromData(total.toData()));
         merged = true;
       }
       if (merged) await opts.onMerged(snapshot);
@@ -133,5 +147,6 @@ export async function runExtractWithStats(ctx: JobContext, opts: ExtractRunOptio
   if (next !== plan.length || total.count !== spec.extract.rounds) {
     throw new Error(`extract: merged ${next} of ${plan.length} shards (${total.count} of ${spec.extract.rounds} rounds)`);
   }
-  return { sums: total, stats };
+  if (prefixes.length !== cutRounds.length) throw new Error(`extract: ${prefixes.length} of ${cutRounds.length} sweep prefixes were taken`);
+  return { sums: total, stats, prefixes };
 }

@@ -1,18 +1,19 @@
 // One job, extract -> locate -> eval, with its state checkpointed to disk after every merged shard
 // (throttled), every locate step and every eval shard, and a --resume that continues from it.
 import {
-  ActivationSums, DEFAULT_STV, MTV_CODE_VERSION, RoundStats, checkLocatorChoice, locatedValues, probabilities, runRecord, withLocated, withLocatedHeads, writeArtifact,
+  ActivationSums, DEFAULT_STV, MTV_CODE_VERSION, RoundStats, checkLocatorChoice, shotsPerRound, locatedValues, probabilities, runRecord, withLocated, withLocatedHeads, writeArtifact,
   type Located, type LocatorResult, type MtvArtifact,
 } from '@mtv/mtv';
 import { CheckpointStore, Throttle } from '../checkpoint/index.js';
 import type { Logger } from '../net/logger.js';
 import type { Scheduler } from '../scheduler/index.js';
 import { loadJobData, makeContext, type Phase, type PipelineEvent } from './context.js';
-import { runEval, type EvalProgressState, type EvalSummary } from './eval.js';
+import { runEvalPhase, type EvalProgressState, type EvalSummary, type SweepSummary } from './eval.js';
 import { runExtractWithStats, type ExtractProgressState } from './extract.js';
 import { runLocateHeads } from './locate-heads.js';
 import { locatorConfig, runLocate, type LocateProgressState } from './locate.js';
 import { parseJobSpec, specDiff, specHash, type JobSpec } from './spec.js';
+import { checkJobSweep, extractPlan, extractRunRecords } from './sweep.js';
 
 export const JOB_STATE_FORMAT = 'mtv-fleet-job';
 export const JOB_STATE_VERSION = 1;
@@ -40,6 +41,9 @@ export interface JobState {
   locatedHeads?: LocatedHeadsState | null;
   eval: EvalProgressState | null;
   summaries: EvalSummary[] | null;
+  /** eval.sweep's points and ICL at eval.bestIclShots (absent in older checkpoints). */
+  sweep?: SweepSummary[] | null;
+  bestIcl?: EvalSummary | null;
   /** Wall time per phase in ms, summed over coordinator sessions. */
   timings: Partial<Record<Phase, number>>;
 }
@@ -62,6 +66,10 @@ export interface PipelineResult {
   /** The sensitivity / stv / random locator's result (null for reinforce). */
   readonly locatedHeads: LocatedHeadsState | null;
   readonly summaries: readonly EvalSummary[];
+  /** eval.sweep: MTV accuracy per number of shots compressed ([] without a sweep). */
+  readonly sweep: readonly SweepSummary[];
+  /** ICL at eval.bestIclShots, or null. */
+  readonly bestIcl: EvalSummary | null;
   readonly artifact: string;
   readonly timings: Partial<Record<Phase, number>>;
   /** Phase the run started in when it resumed from a checkpoint, else null. */
@@ -155,6 +163,8 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
   };
   const ctx = makeContext(spec, await loadJobData(spec), scheduler, logger, emit);
   checkJobLocator(spec);
+  checkJobSweep(spec);
+  if (spec.eval?.sweep && !spec.locate) throw new Error(`job ${spec.jobId}: eval.sweep evaluates the MTV of each prefix with the located heads; enable the locate phase`);
   if (resumedAt !== null) emit(resumedEvent(state));
   await opts.waitForWorkers?.();
   const timed = async <T>(phase: Phase, fn: () => Promise<T>): Promise<T> => {
@@ -173,9 +183,10 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
   // extract
   let sums: ActivationSums;
   let stats: RoundStats | null = null;
+  let prefixes: ActivationSums[] = [];
   if (state.phase === 'extract') {
     const throttle = new Throttle(opts.checkpointMs ?? 1000, save);
-    ({ sums, stats } = await timed('extract', () =>
+    ({ sums, stats, prefixes } = await timed('extract', () =>
       runExtractWithStats(ctx, {
         resume: state.extract,
         onMerged: async (snapshot) => {
@@ -184,19 +195,21 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
         },
       }),
     ));
-    state.extract = { nextShard: Math.ceil(spec.extract.rounds / spec.extract.shardSize), sums: sums.toData(), ...(stats ? { stats: stats.toData() } : {}) };
+    state.extract = { nextShard: extractPlan(spec).length, sums: sums.toData(), ...(stats ? { stats: stats.toData() } : {}), ...(prefixes.length > 0 ? { prefixes: prefixes.map((p) => p.toData()) } : {}) };
     state.phase = spec.locate ? 'locate' : spec.eval ? 'eval' : 'done';
     await save();
   } else {
     if (!state.extract) throw new Error(`checkpoint is past extract but holds no sums`);
     sums = ActivationSums.fromData(state.extract.sums);
     stats = state.extract.stats ? RoundStats.fromData(state.extract.stats) : null;
+    prefixes = (state.extract.prefixes ?? []).map((p) => ActivationSums.fromData(p));
   }
   const base: MtvArtifact = {
     sums, logits: null, heads: null,
     provenance: {
       modelId: spec.model.id, modelHash: spec.model.hash, codeVersion: MTV_CODE_VERSION, heads: 'none',
-      runs: [runRecord(ctx.data, { seed: spec.extract.seed, shots: spec.extract.shots, rounds: spec.extract.rounds, shardSize: spec.extract.shardSize })],
+      // One run; with a sweep cut off the shard grid, one per segment (extract, then --extend each).
+      runs: extractRunRecords(spec, runRecord(ctx.data, { seed: spec.extract.seed, shots: spec.extract.shots, rounds: spec.extract.rounds, shardSize: spec.extract.shardSize }).datasetHash),
       notes: { fleetJob: spec.jobId },
     },
   };
@@ -247,22 +260,34 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineResult
 
   // eval
   let summaries: EvalSummary[] = state.summaries ?? [];
+  let sweep: SweepSummary[] = state.sweep ?? [];
+  let bestIcl: EvalSummary | null = state.bestIcl ?? null;
   if (spec.eval && state.phase === 'eval') {
-    const mtv = heads
-      ? { heads: Uint8Array.from(heads.heads), means: Float32Array.from(locatedValues(sums.means(), heads, spec.model.geometry.headDim)) }
-      : located ? { heads: Uint8Array.from(located.heads), means: Float32Array.from(sums.means()) } : null;
-    summaries = await timed('eval', () =>
-      runEval(ctx, {
-        mtv, resume: state.eval,
+    // The MTV of some sums: the located heads, patched with those means (or, for stv, the chosen centres).
+    const mtvOf = (s: ActivationSums) => heads
+      ? { heads: Uint8Array.from(heads.heads), means: Float32Array.from(locatedValues(s.means(), heads, spec.model.geometry.headDim)) }
+      : located ? { heads: Uint8Array.from(located.heads), means: Float32Array.from(s.means()) } : null;
+    const mtv = mtvOf(sums);
+    const xs = spec.eval.sweep ?? [];
+    if (prefixes.length !== xs.length) throw new Error(`job ${spec.jobId}: ${prefixes.length} sweep prefixes for ${xs.length} eval.sweep points (a checkpoint of an older build?)`);
+    // Shots compressed as shotSweep counts them: rounds x shots per round (>= the point asked).
+    const per = Math.max(shotsPerRound(spec.data.format, spec.extract.shots), 1);
+    const points = prefixes.map((p) => ({ rounds: p.count, shotsCompressed: p.count * per, mtv: mtvOf(p)! }));
+    const r = await timed('eval', () =>
+      runEvalPhase(ctx, {
+        mtv, resume: state.eval, sweep: points,
         onShard: async (snapshot) => {
           state.eval = snapshot();
           await save();
         },
       }),
     );
+    ({ summaries, sweep, bestIcl } = r);
     state.summaries = summaries;
+    state.sweep = sweep;
+    state.bestIcl = bestIcl;
     state.phase = 'done';
     await save();
   }
-  return { spec, sums, located, locatedHeads: heads, summaries, artifact: spec.out, timings: state.timings, resumedAt };
+  return { spec, sums, located, locatedHeads: heads, summaries, sweep, bestIcl, artifact: spec.out, timings: state.timings, resumedAt };
 }

@@ -79,6 +79,14 @@ export const JobSpecSchema = z.strictObject({
       vqaScorer: z.enum(['lavis', 'official']).optional(),
       optionRule: z.enum(['reference', 'lenient']).optional(),
       answerCleanup: z.enum(['reference', 'line']).optional(),
+      /**
+       * Shot sweep: MTV accuracy with means over the first ceil(x / shots) rounds, for each x (shots
+       * compressed, increasing, e.g. [16, 256, 2048]); heads from the locate phase. Needs locate and
+       * extract.rounds >= the largest point's rounds.
+       */
+      sweep: z.array(posInt).min(1).max(64).optional(),
+      /** Also ICL at this many shots (e.g. the most that fit the context), reported beside the sweep. */
+      bestIclShots: z.int().min(1).max(1024).optional(),
     })
     .nullable(),
   /** Where the MTV artifact is written. */

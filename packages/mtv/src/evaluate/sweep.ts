@@ -24,6 +24,8 @@ export interface SweepOptions {
   readonly eval: Omit<EvaluateOptions, 'modes' | 'vector' | 'onRecord'>;
   readonly prompt?: PromptOptions;
   readonly onPoint?: (p: SweepPoint) => void | Promise<void>;
+  /** The sums each point's means come from (e.g. to compare with a fleet's prefixes). */
+  readonly onSums?: (rounds: number, sums: ActivationSums) => void;
   readonly onRound?: (done: number, total: number) => void;
 }
 
@@ -47,6 +49,7 @@ export async function shotSweep(model: VisionLanguageModel, train: TaskData, eva
     sums = sums === null
       ? await extract(model, train, { ...base, rounds: r, ...(opts.onRound ? { onRound: opts.onRound } : {}) })
       : await extendSums(model, train, sums, r - sums.count, { ...base, ...(opts.onRound ? { onRound: opts.onRound } : {}) });
+    opts.onSums?.(r, sums);
     const report = await evaluate(model, evalData, { ...opts.eval, modes: ['mtv'], vector: { means: sums.means(), heads: opts.heads } });
     const p: SweepPoint = { rounds: r, shotsCompressed: r * Math.max(shotsPerRound(train.format, opts.shots), 1), summary: report.summaries[0]! };
     points.push(p);

@@ -1,0 +1,136 @@
+// Issue 15 over real sockets with model-free workers (fleet-fakes.ts): spec.eval.sweep evaluates the MTV
+// of each round prefix after locate and eval.bestIclShots adds an ICL baseline; the extraction is cut at
+// the sweep's round counts (off the shard grid here), the sums follow that plan under the shard rule and
+// the artifact records one run per segment; a coordinator stopped mid-extract resumes with the prefixes
+// it had taken; the closing table shows the sweep; a sweep past extract.rounds is refused before any work.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ActivationSums, buildPrompt, loadDataset, readArtifact, sampleRound } from '@mtv/mtv';
+import { CheckpointStore, FleetCoordinator, extractPlan, formatResultTable, parseJobSpec, type JobSpec, type JobState } from '../src/index.js';
+import { FakeWorker, capture, fakeTap, writeFakeDataset } from './fleet-fakes.js';
+
+const G = { layers: 2, heads: 3, headDim: 4 };
+const HASH = 'sha256:fake-model';
+let dir = '';
+let trainFile = '';
+let testFile = '';
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mtv-fleet-sweep-'));
+  trainFile = await writeFakeDataset(dir, 40, 'train');
+  testFile = await writeFakeDataset(dir, 12, 'test');
+  return () => rm(dir, { recursive: true, force: true });
+});
+
+const cleanup: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f().catch(() => {});
+});
+
+const LOCATE = { seed: 3, steps: 2, samplesPerStep: 4, reinforceSize: 6, selectionSize: 3, validationSize: 0, validateEvery: 0, finalSamples: 2, lr: 0.1 };
+
+function spec(name: string, over: { sweep?: number[]; rounds?: number } = {}): JobSpec {
+  return parseJobSpec({
+    jobId: name,
+    data: { file: trainFile, format: 'jsonl' },
+    evalData: { file: testFile, format: 'jsonl' },
+    model: { id: 'fake', hash: HASH, geometry: G },
+    // 3 shots per round: sweep 3, 12, 30 shots = 1, 4, 10 rounds, none a multiple of the shard size.
+    extract: { seed: 7, shots: 3, rounds: over.rounds ?? 22, shardSize: 3 },
+    locate: LOCATE,
+    eval: { seed: 1, n: 8, shots: 2, modes: ['zero-shot', 'icl', 'mtv'], maxNewTokens: 2, shardSize: 3, sweep: over.sweep ?? [3, 12, 30], bestIclShots: 5 },
+    out: join(dir, `${name}.safetensors`),
+  });
+}
+
+/** The single-process sums of the sweep's plan: each planned shard from zero in round order, merged in order. */
+async function reference(s: JobSpec): Promise<ActivationSums> {
+  const data = await loadDataset({ file: s.data.file, format: s.data.format });
+  const total = new ActivationSums([G.layers, G.heads, G.headDim]);
+  for (const { r0, r1 } of extractPlan(s)) {
+    const shard = new ActivationSums([G.layers, G.heads, G.headDim]);
+    for (let r = r0; r < r1; r++) {
+      const x = sampleRound(data.examples, { seed: s.extract.seed, round: r, shots: s.extract.shots });
+      const p = buildPrompt('jsonl', { shots: x.shots, query: x.query, variant: x.variant });
+      shard.add(fakeTap(p.text, await Promise.all(p.images.map(async (f) => new Uint8Array(await readFile(f)))), G));
+    }
+    total.merge(shard);
+  }
+  return total;
+}
+
+async function coordinator() {
+  const c = new FleetCoordinator({ port: 0, heartbeatMs: 100, heartbeatMisses: 2, logger: capture() });
+  const { port } = await c.start();
+  cleanup.push(() => c.close());
+  return { c, port };
+}
+
+async function worker(port: number, id: string, delay = 0): Promise<FakeWorker> {
+  const w = new FakeWorker({ modelHash: HASH, port, id, delay: () => delay });
+  cleanup.push(() => w.close());
+  await w.start();
+  return w;
+}
+
+const same = (a: Float64Array, b: Float64Array): boolean => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+describe('eval.sweep over the fleet (issue 15)', () => {
+  it('each prefix evaluated after locate, ICL at bestIclShots, sums under the cut plan, one run per segment, the table rows', async () => {
+    const s = spec('sweep');
+    expect(extractPlan(s).map((p) => [p.r0, p.r1])).toEqual([[0, 1], [1, 4], [4, 7], [7, 10], [10, 13], [13, 16], [16, 19], [19, 22]]);
+    const { c, port } = await coordinator();
+    await worker(port, 'a', 2);
+    await worker(port, 'b', 5);
+    const r = await c.run({ spec: s, minWorkers: 2 });
+    expect(r.sweep.map((p) => [p.rounds, p.shotsCompressed, p.summary.mode, p.summary.n, p.summary.accuracy])).toEqual([[1, 3, 'mtv', 8, 1], [4, 12, 'mtv', 8, 1], [10, 30, 'mtv', 8, 1]]);
+    expect([r.bestIcl!.mode, r.bestIcl!.shots, r.bestIcl!.n, r.bestIcl!.accuracy]).toEqual(['icl', 5, 8, 0]);
+    expect(r.summaries.map((m) => m.mode)).toEqual(['zero-shot', 'icl', 'mtv']);
+    const ref = await reference(s);
+    expect(same(r.sums.sum, ref.sum) && same(r.sums.sumSq, ref.sumSq)).toBe(true);
+    const art = await readArtifact(s.out);
+    expect(art.provenance.runs.map((x) => [x.firstRound, x.rounds, x.shardSize])).toEqual([[0, 1, 3], [1, 3, 3], [4, 6, 3], [10, 12, 3]]);
+    const table = formatResultTable(r);
+    expect(table).toMatch(/^shots compressed +MTV accuracy +95% interval +n +rounds$/m);
+    expect(table).toMatch(/^30 +100\.0% +\[\d+\.\d%, 100\.0%\] +8 +10$/m);
+    expect(table).toMatch(/^best ICL that fits: 5-shot ICL 0\.0% \[0\.0%, \d+\.\d%\], n 8$/m);
+  });
+
+  it('a coordinator stopped mid-extract resumes with the prefixes it had taken: the same sweep', async () => {
+    const s = spec('sweep-resume');
+    const stateDir = join(dir, 'state-sweep');
+    const first = await coordinator();
+    await worker(first.port, 'w1', 15);
+    const store = new CheckpointStore<JobState>(stateDir);
+    void first.c.run({ spec: s, stateDir, checkpointMs: 0, minWorkers: 1 }).catch(() => {});
+    let saved: JobState | null = null;
+    while (!saved || (saved.extract?.nextShard ?? 0) < 3) {
+      await new Promise((res) => setTimeout(res, 10));
+      saved = await store.load((v) => v as JobState);
+    }
+    await first.c.close({ reconnect: true });
+    expect(saved.extract!.prefixes!.length).toBeGreaterThanOrEqual(1);
+    expect(saved.extract!.nextShard).toBeLessThan(8);
+    const second = await coordinator();
+    await worker(second.port, 'w2');
+    const resumed = await second.c.run({ spec: s, stateDir, resume: true, minWorkers: 1 });
+    expect(resumed.resumedAt).toBe('extract');
+    const straight = await (async () => {
+      const t = await coordinator();
+      await worker(t.port, 'w3');
+      return t.c.run({ spec: { ...s, out: join(dir, 'straight.safetensors') }, minWorkers: 1 });
+    })();
+    expect(resumed.sweep).toEqual(straight.sweep);
+    expect(same(resumed.sums.sum, straight.sums.sum)).toBe(true);
+  });
+
+  it('a sweep point past extract.rounds, or two points in one round, is refused before any shard', async () => {
+    const { c, port } = await coordinator();
+    const w = await worker(port, 'x');
+    await expect(c.run({ spec: spec('too-far', { sweep: [3, 300] }), minWorkers: 1 })).rejects.toThrow(/eval\.sweep point 300 shots compressed needs 100 rounds of 3 shots, but extract\.rounds is 22; raise the rounds to at least 100/);
+    await expect(c.run({ spec: spec('same-round', { sweep: [4, 5] }), minWorkers: 1 })).rejects.toThrow(/4 and 5 shots both need 2 round\(s\) of 3 shots/);
+    expect(w.received.length).toBe(0);
+  });
+});
