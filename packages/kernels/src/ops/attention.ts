@@ -6,6 +6,10 @@ import type { Recorder } from '../recorder.js';
 import { grid1d } from '../recorder.js';
 import type { Tensor } from '../tensor.js';
 import { params, wgsl } from '../wgsl.js';
+import { effectiveVariant, flashAttention } from './attention/flash.js';
+import { chooseAttentionVariant, type AttentionVariant } from './attention/tuning.js';
+
+export { defaultAttentionVariant, type AttentionVariant } from './attention/tuning.js';
 
 const K = 'attention';
 /** Largest head_dim supported (the kernel unrolls over D/4; larger would make huge shaders). */
@@ -124,6 +128,10 @@ export interface AttentionArgs {
   patch?: AttentionPatch;
   /** [B, Tn, Hq, D] f32; allocated when omitted. */
   out?: Tensor;
+  /** Kernel variant; default env MTV_ATTENTION_VARIANT, else by adapter (see attention/tuning.ts). */
+  variant?: AttentionVariant;
+  /** Flash only: key splits (split-K; default: several for decode, 1 for prefill). */
+  splitK?: number;
 }
 
 interface PosBinding {
@@ -230,6 +238,18 @@ export async function attention(rec: Recorder, a: AttentionArgs): Promise<Tensor
     checkThat(K, Number.isInteger(layer) && layer >= 0 && layer < layers, `layer ${layer} is not in 0..${layers - 1}`);
   }
 
+  const posWords = new Array<number>(ATTENTION_MAX_UNIFORM_POSITIONS).fill(0);
+  pos.uniform.forEach((v, i) => (posWords[i] = v));
+  const kPre = P > 0 ? a.kPre! : q; // any bound buffer serves when there is no prefix
+  const vPre = P > 0 ? a.vPre! : q;
+  const run = effectiveVariant(rec.gpu.report, chooseAttentionVariant(rec.gpu.report, a.variant), D);
+  if (run.tile) {
+    const e = entry.slice(5) as 'plain' | 'tap' | 'patch';
+    const flash = { entry: e, inputs: [q, kPre, vPre, kSuf, vSuf] as const, extra, outputs, B, Tn, Hq, Hkv, D, P, S, Smax, causal: a.causal, scale };
+    await flashAttention(rec, { ...flash, posCount: pos.count, posWords, posTensor: pos.tensor !== null, layer, layers, ...(a.splitK !== undefined ? { splits: a.splitK } : {}) }, run.tile);
+    return out;
+  }
+
   const items = Tn * (Hq / Hkv); // (token, head-in-group) pairs per (row, kv head)
   // Query items per invocation, bucketed to a power of two: every distinct qb is its own pipeline
   // (a JIT of seconds to a minute on llvmpipe), and items follows the token count, so unbucketed
@@ -237,12 +257,8 @@ export async function attention(rec: Recorder, a: AttentionArgs): Promise<Tensor
   const qbCap = Math.max(1, Math.min(MAX_QB, Math.floor(QB_BUDGET / (D / 4))));
   const qb = Math.min(qbCap, 2 ** Math.ceil(Math.log2(Math.max(1, items))));
   const n = B * Hkv * Math.ceil(items / qb);
-  const posWords = new Array<number>(ATTENTION_MAX_UNIFORM_POSITIONS).fill(0);
-  pos.uniform.forEach((v, i) => (posWords[i] = v));
   const block = params([B, Tn, Hq, Hkv, P, S, Smax, a.causal ? 1 : 0, { f32: scale }, pos.count, layer, layers, ...posWords]);
   const pipe = await rec.gpu.pipeline(`${K}:${entry.slice(5)}`, attentionCode(D / 4, qb), { WG, POS_BUF: pos.tensor ? 1 : 0 }, entry);
-  const kPre = P > 0 ? a.kPre! : q; // any bound buffer serves when there is no prefix
-  const vPre = P > 0 ? a.vPre! : q;
   rec.dispatch(pipe, block, [q, kPre, vPre, kSuf, vSuf, ...extra], grid1d(n, WG), outputs);
   return out;
 }
