@@ -3,7 +3,7 @@
 // decode (Tn = 1) over S keys, in Qwen2-0.5B's layout (Hq 14, Hkv 2, D 64), on the adapter
 // @mtv/kernels acquires (MTV_GPU_BACKEND). Prints one JSON line: { adapter, rows: [{ case, S, Tn,
 // ms, msMin, msMax, gflops }] } or { error }. Each timing: 1 untimed run (compile + first touch),
-// then `--repeats` submits of one dispatch each, median and min-max.
+// then `--repeats` submits of one dispatch each, each timed to queue.onSubmittedWorkDone(), median and min-max.
 //   node scripts/gpu-check/attention.mjs --S 1024,4096 [--repeats 5]
 import { Gpu, attention, randomF32 } from '@mtv/kernels';
 
@@ -39,6 +39,8 @@ try {
         await attention(rec, { q, kSuf, vSuf, S, causal: true, out });
         const t0 = performance.now();
         await rec.submit();
+        // submit() resolves on its error scopes, which need not wait for the GPU: wait for the work itself
+        await gpu.device.queue.onSubmittedWorkDone();
         return performance.now() - t0;
       };
       try {
