@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 // `npm start`: the whole method on a local fleet. Starts a coordinator (in this process) and N worker
-// processes on the demo model, writes a synthetic task-inference dataset (the question is always
-// "what ?"; which attribute it asks for is only revealed by the examples, or by the task vector),
-// runs extract -> locate -> eval with progress bars and prints zero-shot, k-shot ICL and MTV
-// accuracy, shots compressed and wall time per phase, then the artifact's path.
+// processes on the demo model, writes a synthetic dataset (the question is always "what ?"; which
+// attribute it asks for is only revealed by the examples, or by the task vector), runs extract ->
+// locate -> eval with progress bars and prints zero-shot, k-shot ICL and MTV accuracy, shots
+// compressed and wall time per phase, then the artifact's path.
+//   --task clean: task-inference (every shot labelled by the asked attribute);
+//   --task noisy: noisy-task-inference shots (labelled by the asked attribute with probability 0.3), so
+//     evidence must be pooled over many shots; clean queries; a shot sweep (16, 256, 2048 shots
+//     compressed) and ICL at the most shots that fit the context (62) beside 4-shot ICL.
 //   npm start -- --workers 3 --shots 4 --rounds 200
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
@@ -14,21 +18,35 @@ import { Command } from 'commander';
 import { FleetCoordinator, ProgressView, exitWhenDone, formatResultTable, generationMaxNewTokens, parseJobSpec, readModelInfo, type Logger } from '@mtv/coordinator';
 import { exitOnBrokenPipe } from '@mtv/kernels';
 import { writeTinyCheckpoint } from '@mtv/model';
-import { SUB_TASKS, writeDataset, type SubTask } from '@mtv/toy';
+import { NOISY_MAX_SHOTS, SUB_TASKS, writeDataset, type SubTask } from '@mtv/toy';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DEMO_MODEL = join(ROOT, 'packages/toy/demo-model');
 const WORKER_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
+export const DEMO_TASKS = ['noisy', 'clean'] as const;
+export type DemoTask = (typeof DEMO_TASKS)[number];
+export const DEFAULT_TASK: DemoTask = 'noisy';
+
+/** Per-task defaults of the flags that differ (explicit flags win). */
+const TASK_DEFAULTS: Record<DemoTask, { rounds: string; shardSize: string; evalN: string; sweep: string; bestIcl: string }> = {
+  clean: { rounds: '50', shardSize: '5', evalN: '60', sweep: '', bestIcl: '' },
+  // 512 rounds x 4 shots = 2048 shots compressed, the largest sweep point; shard size 4 divides every point's rounds.
+  noisy: { rounds: '512', shardSize: '4', evalN: '100', sweep: '16,256,2048', bestIcl: String(NOISY_MAX_SHOTS) },
+};
+
 interface Flags {
+  task: string;
   workers: string;
   threads: string;
   shots: string;
-  rounds: string;
-  shardSize: string;
+  rounds?: string;
+  shardSize?: string;
   steps: string;
   samples: string;
-  evalN: string;
+  evalN?: string;
+  sweep?: string;
+  bestIclShots?: string;
   subTask: string;
   model?: string;
   out: string;
@@ -42,12 +60,15 @@ function program(): Command {
     .description('run MTV end to end on a local fleet: a coordinator and worker processes on the demo model')
     .option('--workers <n>', 'worker processes', '2')
     .option('--threads <n>', 'threads (devices) per worker', '1')
+    .option('--task <name>', `noisy: noisy shots, clean queries, shot sweep and the best ICL that fits; clean: task-inference (default ${DEFAULT_TASK})`, DEFAULT_TASK)
     .option('--shots <n>', 'ICL shots per extraction round and in the ICL baseline', '4')
-    .option('--rounds <n>', 'extraction rounds (shots compressed = rounds x shots)', '50')
-    .option('--shard-size <n>', 'rounds per extract shard', '5')
+    .option('--rounds <n>', 'extraction rounds (shots compressed = rounds x shots; default: noisy 512, clean 50)')
+    .option('--shard-size <n>', 'rounds per extract shard (default: noisy 4, clean 5)')
     .option('--steps <n>', 'REINFORCE steps', '40')
     .option('--samples <n>', 'masks per REINFORCE step (paper: 32)', '32')
-    .option('--eval-n <n>', 'evaluated queries per mode', '60')
+    .option('--eval-n <n>', 'evaluated queries per mode (default: noisy 100, clean 60)')
+    .option('--sweep <shots-list>', "shots compressed of the sweep after locate (default: noisy 16,256,2048; clean none; '' for none)")
+    .option('--best-icl-shots <n>', `ICL with the most shots that fit the context, beside the sweep (default: noisy ${NOISY_MAX_SHOTS}; clean none)`)
     .option('--sub-task <name>', `the task-inference attribute: ${SUB_TASKS.join(', ')}`, 'colour')
     .option('--model <dir>', 'model directory (default: packages/toy/demo-model)')
     .option('--out <dir>', 'where data, checkpoints, logs and the artifact go', '.mtv-demo')
@@ -82,6 +103,17 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
   const f = program().parse([...argv], { from: 'user' }).opts<Flags>();
   if (f.resume && f.fresh) throw new Error('give one of --resume or --fresh, not both');
   if (!(SUB_TASKS as readonly string[]).includes(f.subTask)) throw new Error(`--sub-task must be one of ${SUB_TASKS.join(', ')}, got '${f.subTask}'`);
+  if (!(DEMO_TASKS as readonly string[]).includes(f.task)) throw new Error(`--task must be one of ${DEMO_TASKS.join(', ')}, got '${f.task}'`);
+  const task = f.task as DemoTask;
+  const d = TASK_DEFAULTS[task];
+  const shardSize = Number(f.shardSize ?? d.shardSize);
+  const evalN = Number(f.evalN ?? d.evalN);
+  const sweepText = (f.sweep ?? d.sweep).trim();
+  const sweep = sweepText ? sweepText.split(',').map((x) => Number(x.trim())) : [];
+  // Without --rounds, a sweep gets the rounds its largest point needs (2048 / 4 shots = 512).
+  const rounds = Number(f.rounds ?? (sweep.length > 0 ? String(Math.ceil(Math.max(...sweep) / Math.max(1, Number(f.shots)))) : d.rounds));
+  const bestText = (f.bestIclShots ?? d.bestIcl).trim();
+  const bestIclShots = bestText ? Number(bestText) : undefined;
   const out = resolve(f.out);
   const seed = Number(f.seed);
   const shots = Number(f.shots);
@@ -93,24 +125,31 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
   await mkdir(out, { recursive: true });
   const { dir: model, fallback } = await chooseModel(f, out);
   const subTask = f.subTask as SubTask;
-  const dataDir = join(out, `data-${subTask}-${seed}`);
-  if (!existsSync(join(dataDir, 'train', 'task-inference.jsonl'))) {
-    log(`demo: writing the task-inference (${subTask}) dataset to ${dataDir}`);
-    await writeDataset(join(dataDir, 'train'), 'task-inference', 300, seed, { subTask });
+  // noisy: 1000 noisy shots to draw from, 200 clean queries of the same sub-task (same prompt layout).
+  const trainFamily = task === 'noisy' ? 'noisy-task-inference' : 'task-inference';
+  const dataDir = join(out, `data-${task === 'noisy' ? 'noisy-' : ''}${subTask}-${seed}`);
+  const trainFile = join(dataDir, 'train', `${trainFamily}.jsonl`);
+  const testFile = join(dataDir, 'test', 'task-inference.jsonl');
+  if (!existsSync(trainFile) || !existsSync(testFile)) {
+    log(`demo: writing the ${trainFamily} (${subTask}) dataset to ${dataDir}`);
+    await writeDataset(join(dataDir, 'train'), trainFamily, task === 'noisy' ? 1000 : 300, seed, { subTask });
     await writeDataset(join(dataDir, 'test'), 'task-inference', 200, seed + 1000, { subTask });
   }
   const info = await readModelInfo(model);
   const stateDir = join(out, 'state');
   const spec = parseJobSpec({
-    jobId: `demo-${subTask}`,
-    data: { file: join(dataDir, 'train', 'task-inference.jsonl'), format: 'jsonl' },
-    evalData: { file: join(dataDir, 'test', 'task-inference.jsonl'), format: 'jsonl' },
+    jobId: `demo-${task === 'noisy' ? 'noisy-' : ''}${subTask}`,
+    data: { file: trainFile, format: 'jsonl' },
+    evalData: { file: testFile, format: 'jsonl' },
     model: info,
-    extract: { seed, shots, rounds: Number(f.rounds), shardSize: Number(f.shardSize) },
+    extract: { seed, shots, rounds, shardSize },
     locate: { seed, steps: Number(f.steps), samplesPerStep: Number(f.samples), reinforceSize: 50, selectionSize: 10, validationSize: 10, validateEvery: 10, finalSamples: 5, lr: 0.1 },
     // The demo model's generation_config.json says its answers are one token (it never learnt to stop),
     // as `mtv eval` and `mtv-coordinator` read it; 20 (the reference) for a model without one.
-    eval: { seed, n: Number(f.evalN), shots, modes: ['zero-shot', 'icl', 'mtv'], maxNewTokens: (await generationMaxNewTokens(model)) ?? 20, shardSize: 5 },
+    eval: {
+      seed, n: evalN, shots, modes: ['zero-shot', 'icl', 'mtv'], maxNewTokens: (await generationMaxNewTokens(model)) ?? 20, shardSize: 5,
+      ...(sweep.length > 0 ? { sweep } : {}), ...(bestIclShots !== undefined ? { bestIclShots } : {}),
+    },
     out: join(out, `mtv-${subTask}.safetensors`),
   });
   // Warnings only: the bars own the terminal.
@@ -141,7 +180,8 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
     // A finished job's checkpoint is replaced by a new run; an unfinished one needs --resume or --fresh.
     const result = await Promise.race([coordinator.run({ spec, stateDir, resume: f.resume, fresh: f.fresh || 'finished', minWorkers: nWorkers, emit: view.onEvent }), mismatch, ...died]);
     view.stop();
-    process.stdout.write(`\nMTV on the toy task-inference task (${subTask}): ${nWorkers} worker(s), total ${((Date.now() - t0) / 1000).toFixed(1)} s\n\n`);
+    const what = task === 'noisy' ? `noisy task-inference task (${subTask}: shots labelled by it with probability 0.3, clean queries)` : `task-inference task (${subTask})`;
+    process.stdout.write(`\nMTV on the toy ${what}: ${nWorkers} worker(s), total ${((Date.now() - t0) / 1000).toFixed(1)} s\n\n`);
     process.stdout.write(`${formatResultTable(result)}\n`);
     if (fallback) process.stdout.write('\n(tiny random model: accuracies are meaningless; train packages/toy/demo-model for the real demo)\n');
     process.stdout.write(`\nMTV artifact: ${result.artifact}\n`);
