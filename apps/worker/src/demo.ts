@@ -60,7 +60,7 @@ function program(): Command {
     .description('run MTV end to end on a local fleet: a coordinator and worker processes on the demo model')
     .option('--workers <n>', 'worker processes', '2')
     .option('--threads <n>', 'threads (devices) per worker', '1')
-    .option('--task <name>', `noisy: noisy shots, clean queries, shot sweep and the best ICL that fits; clean: task-inference (default ${DEFAULT_TASK})`, DEFAULT_TASK)
+    .option('--task <name>', `noisy: noisy shots, clean queries, shot sweep and the best ICL that fits; clean: task-inference, every shot labelled by the asked attribute`, DEFAULT_TASK)
     .option('--shots <n>', 'ICL shots per extraction round and in the ICL baseline', '4')
     .option('--rounds <n>', 'extraction rounds (shots compressed = rounds x shots; default: noisy 512, clean 50)')
     .option('--shard-size <n>', 'rounds per extract shard (default: noisy 4, clean 5)')

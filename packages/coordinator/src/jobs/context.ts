@@ -54,6 +54,7 @@ export async function loadJobData(spec: JobSpec): Promise<{ data: Dataset; evalD
     throw new Error(`job ${spec.jobId}: eval data format '${spec.evalData.format}' differs from the training data's '${spec.data.format}'`);
   }
   if (spec.eval && spec.eval.modes.some((m) => m === 'icl' || m === 'mtv+icl')) checkShots(data, spec.eval.shots, 'eval');
+  if (spec.eval?.bestIclShots !== undefined) checkShots(data, spec.eval.bestIclShots, 'eval.bestIclShots');
   if (spec.eval?.annotations) {
     const annotations = await loadVqaAnnotations(spec.eval.annotations);
     checkAnnotationCoverage(evalData, annotations, spec.eval.annotations, spec.eval.n);
