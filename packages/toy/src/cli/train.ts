@@ -64,7 +64,7 @@ export async function runTrain(argv: string[]): Promise<void> {
   const seed = num('seed', values.seed, 0);
   const tokens = num('tokens', values.tokens, 2048);
   const optim: OptimOptions = { ...DEFAULT_OPTIM, steps: num('steps', values.steps, 6000), lr: num('lr', values.lr, DEFAULT_OPTIM.lr), warmup: num('warmup', values.warmup, 100) };
-  const minutes = num('minutes', values.minutes, 57);
+  const minutes = num('minutes', values.minutes, 45);
   const evalEvery = num('eval-every', values['eval-every'], 200);
   const ckptEvery = num('ckpt-every', values['ckpt-every'], 100);
   const evalN = num('eval-n', values['eval-n'], 64);

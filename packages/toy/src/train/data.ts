@@ -1,6 +1,5 @@
 // Training and evaluation data: task episodes tokenised, images cut into CLIP patch vectors, and
 // many sequences packed into one token stream per step (each attends only within itself).
-import { attributeWord } from '../tasks/attributes.js';
 import { TASK_FAMILIES } from '../tasks/families/index.js';
 import { formatEpisode } from '../tasks/format.js';
 import type { ToyImage } from '../tasks/image.js';
@@ -26,9 +25,6 @@ export interface TokenisedSequence {
   shots: number;
 }
 
-/** Noisy task inference: shots from this index on (4 labels before them) train on the asked attribute. */
-export const NOISY_CLEAN_TARGETS_FROM = 4;
-
 /** Tokenises episode text (prompt + query answer) the way the runtime's word-level tokenizer does (BOS first). */
 export function tokeniseEpisode(ep: Episode, imageTokens: number): TokenisedSequence {
   const f = formatEpisode(ep);
@@ -49,20 +45,6 @@ export function tokeniseEpisode(ep: Episode, imageTokens: number): TokenisedSequ
   for (let p = 0; p + 1 < ids.length; p++) if (ids[p] === ANSWER_ID) targets.push({ row: p, id: ids[p + 1]!, query: false });
   if (targets.length !== ep.shots.length + 1) throw new Error(`tokeniseEpisode: ${targets.length} answer cues for ${ep.shots.length} shots + query (seed ${ep.seed})`);
   targets[targets.length - 1]!.query = true;
-  // Noisy task inference: a shot's label is the asked attribute only 30 % of the time, so as a target
-  // it teaches almost nothing (the best prediction gains 0.03 nats over guessing: measured, no
-  // pooling after 2,600 steps). From the fifth shot on, its target is instead the asked attribute of
-  // its own image: that "Answer:" becomes a query with the shots before it as context, the
-  // meta-learning signal that makes pooling pay. Not before: with fewer than 4 labels a noisy prefix
-  // often looks clean (all labels of one type; 21 % at 2 shots, 1.2 % at 4), and denoised targets
-  // there contradict clean task inference. Training them from the first shot took every family
-  // down (task inference 41 % at 4 shots after 1,400 steps, against 81 % without).
-  if (ep.latent.family === 'noisy-task-inference') {
-    const asked = ep.latent.subTask;
-    ep.shots.forEach((shot, j) => {
-      if (j >= NOISY_CLEAN_TARGETS_FROM) targets[j]!.id = toyTokenIds(attributeWord(shot.image.scene, asked))[0]!;
-    });
-  }
   if (imageRows.length !== f.images.length) throw new Error(`tokeniseEpisode: ${imageRows.length} image placeholders for ${f.images.length} images`);
   return { ids, targets, imageRows, images: f.images, family: ep.family, shots: ep.shots.length };
 }

@@ -1,4 +1,4 @@
-export { CLIP_MEAN, CLIP_STD, EpisodeStream, NOISY_CLEAN_TARGETS_FROM, evalEpisodeSeed, imagePatches, packSequences, promptOnly, tokeniseEpisode, type PackedBatch, type StreamMix, type StreamOptions, type TokenisedSequence } from './data.js';
+export { CLIP_MEAN, CLIP_STD, EpisodeStream, evalEpisodeSeed, imagePatches, packSequences, promptOnly, tokeniseEpisode, type PackedBatch, type StreamMix, type StreamOptions, type TokenisedSequence } from './data.js';
 export { DEMO_PLAN, NOISY_MAX_SHOTS, phaseAt, singlePhasePlan, type TrainPhase, type TrainPlan } from './plan.js';
 export { TrainOps } from './ops.js';
 export { ParamStore, initialValues, paramSpecs, type ParamSpec } from './params.js';
