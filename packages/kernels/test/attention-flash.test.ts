@@ -1,16 +1,20 @@
 // The flash attention variant (wgsl/attention_flash*.wgsl) against the float64 reference and the
 // register variant, forced with `variant: 'flash'` so it runs on every adapter (CPU ones default to
 // 'register'). Shapes are small on purpose: barriers are coroutine switches on llvmpipe and this
-// file also runs on SwiftShader (MTV_GPU_BACKEND=vulkan).
+// file also runs on SwiftShader (MTV_GPU_BACKEND=vulkan), where MTV_TEST_SHAPES=small turns the
+// D = 80 and D = 64 cases into D = 24 and D = 32 (shorter unrolled head_dim loops to compile).
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { attention, randomF32, type AttentionArgs, type Gpu, type Tensor } from '../src/index.js';
 import { effectiveVariant } from '../src/ops/attention/flash.js';
 import { chooseAttentionVariant, defaultAttentionVariant, envAttentionVariant, flashPlan, flashSplits } from '../src/ops/attention/tuning.js';
 import type { AdapterReport } from '../src/device.js';
 import { refAttention } from '../src/reference/index.js';
+import { sizedForTests } from '../src/testing.js';
 import { expectClose, useGpu } from './setup.js';
 
 const gpu = useGpu();
+const D80 = sizedForTests(80, 24);
+const D64 = sizedForTests(64, 32);
 
 // Tolerance, as in attention.test.ts: outputs are convex combinations of values in [-1, 1]; f32
 // dot products over D <= 80 and the online softmax (per tile, and the split-K merge's exp of f32
@@ -84,13 +88,13 @@ async function runBoth(g: Gpu, c: Case, splits: readonly (number | undefined)[],
 describe('flash attention vs float64 reference', () => {
   const fixed: Array<[string, Case, boolean?]> = [
     ['causal prefill, suffix only, MHA, D=8, vs register too', { B: 1, Tn: 5, Hq: 2, Hkv: 2, D: 8, P: 0, S: 5, Smax: 5, causal: true, seed: 1 }, true],
-    ['bidirectional, B=3, D=80 (16-key tiles)', { B: 3, Tn: 7, Hq: 2, Hkv: 2, D: 80, P: 0, S: 7, Smax: 7, causal: false, seed: 2 }],
-    ['GQA 4, prefix + suffix, odd Tn and S, D=80', { B: 2, Tn: 3, Hq: 8, Hkv: 2, D: 80, P: 9, S: 11, Smax: 14, causal: true, seed: 4 }],
-    ['prefix only (suffix = the one new token), GQA 2, D=64, tiles straddle', { B: 2, Tn: 1, Hq: 4, Hkv: 2, D: 64, P: 45, S: 1, Smax: 1, causal: true, seed: 5 }],
+    [`bidirectional, B=3, D=${D80} (16-key tiles at D=80)`, { B: 3, Tn: 7, Hq: 2, Hkv: 2, D: D80, P: 0, S: 7, Smax: 7, causal: false, seed: 2 }],
+    [`GQA 4, prefix + suffix, odd Tn and S, D=${D80}`, { B: 2, Tn: 3, Hq: 8, Hkv: 2, D: D80, P: 9, S: 11, Smax: 14, causal: true, seed: 4 }],
+    [`prefix only (suffix = the one new token), GQA 2, D=${D64}, tiles straddle`, { B: 2, Tn: 1, Hq: 4, Hkv: 2, D: D64, P: 45, S: 1, Smax: 1, causal: true, seed: 5 }],
     ['prefix + bidirectional suffix, GQA 2, D=16', { B: 2, Tn: 2, Hq: 4, Hkv: 2, D: 16, P: 5, S: 3, Smax: 3, causal: false, seed: 6 }],
     ['bidirectional with fewer keys than queries, GQA 2', { B: 1, Tn: 9, Hq: 4, Hkv: 2, D: 16, P: 0, S: 5, Smax: 6, causal: false, seed: 7 }],
     ['two query blocks per (row, kv head) (66 items), causal, GQA 2', { B: 1, Tn: 33, Hq: 2, Hkv: 1, D: 16, P: 3, S: 40, Smax: 41, causal: true, seed: 8 }],
-    ['several key tiles, causal, D=64', { B: 1, Tn: 3, Hq: 2, Hkv: 1, D: 64, P: 37, S: 100, Smax: 101, causal: true, seed: 9 }],
+    [`several key tiles, causal, D=${D64}`, { B: 1, Tn: 3, Hq: 2, Hkv: 1, D: D64, P: 37, S: 100, Smax: 101, causal: true, seed: 9 }],
   ];
   for (const [name, c, withRegister] of fixed) {
     it(name, async () => {
