@@ -109,9 +109,15 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
   const shardSize = Number(f.shardSize ?? d.shardSize);
   const evalN = Number(f.evalN ?? d.evalN);
   const sweepText = (f.sweep ?? d.sweep).trim();
-  const sweep = sweepText ? sweepText.split(',').map((x) => Number(x.trim())) : [];
-  // Without --rounds, a sweep gets the rounds its largest point needs (2048 / 4 shots = 512).
-  const rounds = Number(f.rounds ?? (sweep.length > 0 ? String(Math.ceil(Math.max(...sweep) / Math.max(1, Number(f.shots)))) : d.rounds));
+  let sweep = sweepText ? sweepText.split(',').map((x) => Number(x.trim())) : [];
+  const per = Math.max(1, Number(f.shots));
+  // Without --rounds, a sweep gets the rounds its largest point needs (2048 / 4 shots = 512); with
+  // --rounds, the default sweep keeps the points those rounds reach (an explicit --sweep is checked as given).
+  const rounds = Number(f.rounds ?? (sweep.length > 0 ? String(Math.ceil(Math.max(...sweep) / per)) : d.rounds));
+  if (f.sweep === undefined && sweep.some((x) => Math.ceil(x / per) > rounds)) {
+    log(`demo: --rounds ${rounds} x ${per} shots reach ${rounds * per} shots compressed: the sweep drops ${sweep.filter((x) => Math.ceil(x / per) > rounds).join(', ')}`);
+    sweep = sweep.filter((x) => Math.ceil(x / per) <= rounds);
+  }
   const bestText = (f.bestIclShots ?? d.bestIcl).trim();
   const bestIclShots = bestText ? Number(bestText) : undefined;
   const out = resolve(f.out);
