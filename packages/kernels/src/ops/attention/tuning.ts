@@ -2,11 +2,15 @@
 //
 //   adapter class                    variant     why
 //   CPU (llvmpipe, SwiftShader,      register    no workgroup memory, no barrier: on llvmpipe a
-//   lavapipe: report.cpuAdapter)                 barrier is a coroutine switch; measured flash/register
-//                                                ~10x slower there (see the bench table in the report of
-//                                                issue 17: llvmpipe, 2 cores, D 64, S 16..64)
+//   lavapipe: report.cpuAdapter)                 barrier is a coroutine switch. Measured on llvmpipe
+//                                                (Mesa 22.3, 2 cores shared with a training run, load
+//                                                ~8, so noisy; Hq 14 / Hkv 2, D 64, median of 9
+//                                                round-robin pairs): flash/register 3.2x [0.8-13.8] at
+//                                                prefill S = 64, 2.4x [0.7-3.9] at decode S = 256
+//                                                (split-K 8); plus each flash pipeline's coroutine JIT.
 //   GPU (everything else)            flash       K/V tiles shared by a workgroup through workgroup
-//                                                memory, online softmax; split-K for decode
+//                                                memory, online softmax; split-K for decode. Not yet
+//                                                measured on a GPU (the bench's S = 1024 / 4096 rows)
 //
 // Override: the call option `variant`, else env MTV_ATTENTION_VARIANT=flash|register, else the
 // table above (matmul's `variant` option works the same way). Flash needs, per workgroup, two tiles
