@@ -4,12 +4,13 @@
 // file also runs on SwiftShader (MTV_GPU_BACKEND=vulkan), where MTV_TEST_SHAPES=small turns the
 // D = 80 and D = 64 cases into D = 24 and D = 32 (shorter unrolled head_dim loops to compile).
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { attention, randomF32, type AttentionArgs, type Gpu, type Tensor } from '../src/index.js';
+import { attention, randomF32, type Gpu, type Tensor } from '../src/index.js';
 import { effectiveVariant } from '../src/ops/attention/flash.js';
 import { chooseAttentionVariant, defaultAttentionVariant, envAttentionVariant, flashPlan, flashSplits } from '../src/ops/attention/tuning.js';
 import type { AdapterReport } from '../src/device.js';
 import { refAttention } from '../src/reference/index.js';
 import { sizedForTests } from '../src/testing.js';
+import { hostData, refArgs, upload, type Case, type Host } from './attention-case.js';
 import { expectClose, useGpu } from './setup.js';
 
 const gpu = useGpu();
@@ -22,51 +23,6 @@ const D64 = sizedForTests(64, 32);
 const ATOL = 2e-5;
 // flash vs register: two f32 summation orders of the same sums, each within ATOL of float64.
 const ATOL_PAIR = 2 * ATOL;
-
-interface Case {
-  B: number;
-  Tn: number;
-  Hq: number;
-  Hkv: number;
-  D: number;
-  P: number;
-  S: number;
-  Smax: number;
-  causal: boolean;
-  seed: number;
-}
-
-interface Host {
-  q: Float32Array;
-  kPre: Float32Array;
-  vPre: Float32Array;
-  kSuf: Float32Array;
-  vSuf: Float32Array;
-}
-
-// q, k in [-2, 2] so the softmax is far from uniform; v in [-1, 1].
-function hostData(c: Case): Host {
-  return {
-    q: randomF32(c.B * c.Tn * c.Hq * c.D, c.seed, -2, 2),
-    kPre: randomF32(c.P * c.Hkv * c.D, c.seed + 1, -2, 2),
-    vPre: randomF32(c.P * c.Hkv * c.D, c.seed + 2),
-    kSuf: randomF32(c.B * c.Smax * c.Hkv * c.D, c.seed + 3, -2, 2),
-    vSuf: randomF32(c.B * c.Smax * c.Hkv * c.D, c.seed + 4),
-  };
-}
-
-type Dev = Pick<AttentionArgs, 'q' | 'kPre' | 'vPre' | 'kSuf' | 'vSuf'>;
-
-function upload(g: Gpu, c: Case, h: Host): Dev {
-  return {
-    q: g.upload(h.q, [c.B, c.Tn, c.Hq, c.D]),
-    ...(c.P > 0 ? { kPre: g.upload(h.kPre, [c.P, c.Hkv, c.D]), vPre: g.upload(h.vPre, [c.P, c.Hkv, c.D]) } : {}),
-    kSuf: g.upload(h.kSuf, [c.B, c.Smax, c.Hkv, c.D]),
-    vSuf: g.upload(h.vSuf, [c.B, c.Smax, c.Hkv, c.D]),
-  };
-}
-
-const refArgs = (c: Case, h: Host) => ({ ...h, B: c.B, Tn: c.Tn, Hq: c.Hq, Hkv: c.Hkv, D: c.D, P: c.P, S: c.S, Smax: c.Smax, causal: c.causal });
 
 /**
  * Flash (at each split count) and, with `withRegister`, register outputs of one case, one submit.

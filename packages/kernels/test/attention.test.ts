@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { KernelError, attention, randomF32, type Gpu, type Tensor } from '../src/index.js';
+import { KernelError, attention, randomF32, type Gpu } from '../src/index.js';
 import { refAttention } from '../src/reference/index.js';
 import { sizedForTests } from '../src/testing.js';
+import { hostData, refArgs, upload, type Case, type Host } from './attention-case.js';
 import { expectClose, useGpu } from './setup.js';
 
 const gpu = useGpu();
@@ -10,57 +11,6 @@ const gpu = useGpu();
 // Tolerance: outputs are convex combinations of values in [-1, 1]; f32 dot products over D <= 72
 // and the online softmax (exp of f32 differences) stay within 2e-5 absolute of float64.
 const ATOL = 2e-5;
-
-interface Case {
-  B: number;
-  Tn: number;
-  Hq: number;
-  Hkv: number;
-  D: number;
-  P: number;
-  S: number;
-  Smax: number;
-  causal: boolean;
-  seed: number;
-}
-
-interface Host {
-  q: Float32Array;
-  kPre: Float32Array;
-  vPre: Float32Array;
-  kSuf: Float32Array;
-  vSuf: Float32Array;
-}
-
-// q, k in [-2, 2] so the softmax is far from uniform (scores up to ~D/sqrt(D)); v in [-1, 1].
-function hostData(c: Case): Host {
-  return {
-    q: randomF32(c.B * c.Tn * c.Hq * c.D, c.seed, -2, 2),
-    kPre: randomF32(c.P * c.Hkv * c.D, c.seed + 1, -2, 2),
-    vPre: randomF32(c.P * c.Hkv * c.D, c.seed + 2),
-    kSuf: randomF32(c.B * c.Smax * c.Hkv * c.D, c.seed + 3, -2, 2),
-    vSuf: randomF32(c.B * c.Smax * c.Hkv * c.D, c.seed + 4),
-  };
-}
-
-interface Dev {
-  q: Tensor;
-  kPre?: Tensor;
-  vPre?: Tensor;
-  kSuf: Tensor;
-  vSuf: Tensor;
-}
-
-function upload(g: Gpu, c: Case, h: Host): Dev {
-  return {
-    q: g.upload(h.q, [c.B, c.Tn, c.Hq, c.D]),
-    ...(c.P > 0 ? { kPre: g.upload(h.kPre, [c.P, c.Hkv, c.D]), vPre: g.upload(h.vPre, [c.P, c.Hkv, c.D]) } : {}),
-    kSuf: g.upload(h.kSuf, [c.B, c.Smax, c.Hkv, c.D]),
-    vSuf: g.upload(h.vSuf, [c.B, c.Smax, c.Hkv, c.D]),
-  };
-}
-
-const refArgs = (c: Case, h: Host) => ({ ...h, B: c.B, Tn: c.Tn, Hq: c.Hq, Hkv: c.Hkv, D: c.D, P: c.P, S: c.S, Smax: c.Smax, causal: c.causal });
 
 async function runPlain(g: Gpu, c: Case): Promise<void> {
   const h = hostData(c);

@@ -8,14 +8,8 @@ import type { Tensor } from '../../tensor.js';
 import { params, wgsl } from '../../wgsl.js';
 import { FLASH_MAX_SPLITS, flashPlan, flashSplits, type AttentionVariant, type FlashTile } from './tuning.js';
 
-export interface FlashCall {
-  entry: 'plain' | 'tap' | 'patch';
-  /** q, kPre, vPre, kSuf, vSuf (kPre / vPre: any bound buffer when P = 0). */
-  inputs: readonly [Tensor, Tensor, Tensor, Tensor, Tensor];
-  /** The epilogue's bindings after the inputs, as the register variant binds them. */
-  extra: readonly Tensor[];
-  /** How many of `extra`'s last tensors are written. */
-  outputs: number;
+/** An attention call's shapes (layouts in wgsl/attention.wgsl's header) and its mask. */
+export interface AttentionShape {
   B: number;
   Tn: number;
   Hq: number;
@@ -25,6 +19,16 @@ export interface FlashCall {
   S: number;
   Smax: number;
   causal: boolean;
+}
+
+export interface FlashCall extends AttentionShape {
+  entry: 'plain' | 'tap' | 'patch';
+  /** q, kPre, vPre, kSuf, vSuf (kPre / vPre: any bound buffer when P = 0). */
+  inputs: readonly [Tensor, Tensor, Tensor, Tensor, Tensor];
+  /** The epilogue's bindings after the inputs, as the register variant binds them. */
+  extra: readonly Tensor[];
+  /** How many of `extra`'s last tensors are written. */
+  outputs: number;
   scale: number;
   /** Positions for tap / patch: count, numbers for the uniform block (32 words), or a u32 tensor. */
   posCount: number;
