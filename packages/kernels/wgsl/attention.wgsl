@@ -47,23 +47,7 @@ struct Params {
   pos: array<vec4<u32>, 8>,  // up to 32 positions when POS_BUF = 0
 }
 
-@group(0) @binding(0) var<uniform> prm: Params;
-@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> k_pre: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> v_pre: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> k_suf: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read> v_suf: array<vec4<f32>>;
-// plain
-@group(0) @binding(6) var<storage, read_write> out_plain: array<vec4<f32>>;
-// tap
-@group(0) @binding(6) var<storage, read> tap_pos: array<u32>;
-@group(0) @binding(7) var<storage, read_write> out_tap: array<vec4<f32>>;
-@group(0) @binding(8) var<storage, read_write> tap: array<vec4<f32>>;
-// patch
-@group(0) @binding(6) var<storage, read> patch_pos: array<u32>;
-@group(0) @binding(7) var<storage, read> mask: array<u32>;
-@group(0) @binding(8) var<storage, read> values: array<vec4<f32>>;
-@group(0) @binding(9) var<storage, read_write> out_patch: array<vec4<f32>>;
+//#include "common/attention_bindings.wgsl"
 
 var<private> bb: u32;  // batch row of this invocation
 //#each q
@@ -201,15 +185,7 @@ fn attend(inv: u32) -> bool {
   return true;
 }
 
-fn tap_pos_at(k: u32) -> u32 {
-  if (POS_BUF != 0u) { return tap_pos[k]; }
-  return prm.pos[k / 4u][k % 4u];
-}
-
-fn patch_pos_at(k: u32) -> u32 {
-  if (POS_BUF != 0u) { return patch_pos[k]; }
-  return prm.pos[k / 4u][k % 4u];
-}
+//#include "common/attention_pos.wgsl"
 
 @compute @workgroup_size(WG)
 fn main_plain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -53,15 +53,7 @@ fn merge(gid: vec3<u32>, nwg: vec3<u32>) -> bool {
   return true;
 }
 
-fn tap_pos_at(k: u32) -> u32 {
-  if (POS_BUF != 0u) { return tap_pos[k]; }
-  return prm.pos[k / 4u][k % 4u];
-}
-
-fn patch_pos_at(k: u32) -> u32 {
-  if (POS_BUF != 0u) { return patch_pos[k]; }
-  return prm.pos[k / 4u][k % 4u];
-}
+//#include "common/attention_pos.wgsl"
 
 @compute @workgroup_size(WG)
 fn main_plain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
