@@ -2,9 +2,9 @@
 // runs the tests (llvmpipe, SwiftShader), against the float64 reference; the f16 and subgroup
 // paths where the adapter grants the features. Shapes are small: barriers are slow on CPU adapters.
 import { afterEach, describe, expect, it } from 'vitest';
-import { logFallbacks, matmul, planMatmul, randomF32, roundToF16, tiledSide, type Gpu, type MatmulOptions, type MatmulVariant } from '../src/index.js';
-import { refMatmul } from '../src/reference/index.js';
+import { logFallbacks, planMatmul, tiledSide, type MatmulOptions, type MatmulVariant } from '../src/index.js';
 import { wgsl } from '../src/wgsl.js';
+import { runMatmul as run, tol, type Case } from './matmul-case.js';
 import { expectClose, useGpu } from './setup.js';
 
 const gpu = useGpu();
@@ -14,31 +14,7 @@ const g0 = await gpu();
 // K roundings of <= 2^-24 of partial sums O(sqrt K) give ~2^-24·K; 1e-5·sqrt(K) is >= 10x that
 // for K <= 300 and far below one dropped or doubled product (~0.3). f16 W is compared against the
 // reference on the f16-rounded W, and the f16 load path widens it exactly, so the bound is the same.
-const tol = (k: number): number => 1e-5 * Math.sqrt(k);
-
-interface Case {
-  lead: number[];
-  n: number;
-  k: number;
-  f16: boolean;
-  bias: boolean;
-}
-
-async function run(g: Gpu, c: Case, opts: MatmulOptions): Promise<{ got: Float32Array; ref: Float64Array; dispatches: number }> {
-  const m = c.lead.reduce((a, b) => a * b, 1);
-  const seed = m * 7919 + c.n * 31 + c.k;
-  const x = randomF32(m * c.k, seed);
-  const w = randomF32(c.n * c.k, seed + 1);
-  const b = c.bias ? randomF32(c.n, seed + 2) : null;
-  const rec = g.recorder();
-  const y = await matmul(rec, g.upload(x, [...c.lead, c.k]), g.upload(w, [c.n, c.k], c.f16 ? 'f16' : 'f32'), { ...opts, ...(b ? { bias: g.upload(b, [c.n]) } : {}) });
-  expect(y.shape).toEqual([...c.lead, c.n]);
-  const dispatches = rec.dispatchCount;
-  const out = rec.read(y);
-  await rec.submit();
-  const wRef = c.f16 ? Float64Array.from(w, roundToF16) : w;
-  return { got: (await out) as Float32Array, ref: refMatmul(x, wRef, b, m, c.n, c.k), dispatches };
-}
+// (tol: matmul-case.ts)
 
 // M, N, K off every tile edge (tile 64 or 32, BK 16, vec4 4), and some on them.
 const TILED: Case[] = [

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { KernelError, defaultMatmulVariant, matmul, randomF32, registerTuning, roundToF16, type Gpu, type MatmulVariant } from '../src/index.js';
+import { KernelError, defaultMatmulVariant, matmul, randomF32, registerTuning, type Gpu, type MatmulVariant } from '../src/index.js';
 import { refMatmul } from '../src/reference/index.js';
+import { runMatmul, tol, type Case } from './matmul-case.js';
 import { expectClose, useGpu } from './setup.js';
 
 const gpu = useGpu();
@@ -11,35 +12,9 @@ const gpu = useGpu();
 // atol = 1e-5·sqrt(K) is >= 20x that for K <= 70 and still catches any wrong or missing term
 // (a single dropped product is ~0.3 on average). f16 weights are compared against the reference
 // on the f16-rounded weights, so the same bound applies.
-const tol = (k: number): number => 1e-5 * Math.sqrt(k);
+// (tol: matmul-case.ts)
 
-interface Case {
-  lead: number[];
-  n: number;
-  k: number;
-  f16: boolean;
-  bias: boolean;
-  seed: number;
-}
-
-async function runCase(g: Gpu, c: Case, variant: MatmulVariant, maxBindingBytes?: number): Promise<{ got: Float32Array; ref: Float64Array; dispatches: number }> {
-  const m = c.lead.reduce((a, b) => a * b, 1);
-  const x = randomF32(m * c.k, c.seed);
-  const w = randomF32(c.n * c.k, c.seed + 1);
-  const b = c.bias ? randomF32(c.n, c.seed + 2) : null;
-  const rec = g.recorder();
-  const y = await matmul(rec, g.upload(x, [...c.lead, c.k]), g.upload(w, [c.n, c.k], c.f16 ? 'f16' : 'f32'), {
-    variant,
-    ...(b ? { bias: g.upload(b, [c.n]) } : {}),
-    ...(maxBindingBytes ? { maxBindingBytes } : {}),
-  });
-  expect(y.shape).toEqual([...c.lead, c.n]);
-  const dispatches = rec.dispatchCount;
-  const out = rec.read(y);
-  await rec.submit();
-  const wRef = c.f16 ? Float64Array.from(w, roundToF16) : w;
-  return { got: (await out) as Float32Array, ref: refMatmul(x, wRef, b, m, c.n, c.k), dispatches };
-}
+const runCase = (g: Gpu, c: Case, variant: MatmulVariant, maxBindingBytes?: number) => runMatmul(g, c, { variant, ...(maxBindingBytes ? { maxBindingBytes } : {}) });
 
 // sizes 1..70 with the primes and the vec4 / block edges over-represented
 const dim = fc.oneof(fc.integer({ min: 1, max: 70 }), fc.constantFrom(1, 2, 3, 4, 5, 7, 13, 31, 32, 33, 61, 64, 67));
