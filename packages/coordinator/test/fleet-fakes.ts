@@ -3,11 +3,13 @@
 // are tested without a device. The "tap" of a prompt is a pseudo-random f32 vector keyed by the
 // prompt text and its image bytes: a single-process run computes the same taps from buildPrompt.
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach, beforeAll } from 'vitest';
 import { ActivationSums } from '@mtv/mtv';
 import {
-  WorkerConnection, renderWirePrompt,
+  FleetCoordinator, WorkerConnection, renderWirePrompt,
   type Capabilities, type Geometry, type Logger, type Shard, type ShardResult,
 } from '../src/index.js';
 
@@ -138,3 +140,56 @@ export async function writeFakeDataset(dir: string, n: number, name = 'train'): 
   await writeFile(file, lines.join('\n') + '\n');
   return file;
 }
+
+/** The fake model of the fleet tests. */
+export const FAKE_GEOMETRY: Geometry = { layers: 2, heads: 3, headDim: 4 };
+export const FAKE_HASH = 'sha256:fake-model';
+
+export interface FleetFixture {
+  /** A temporary folder for the file's tests (removed after them) with train.jsonl (40) and test.jsonl (12). */
+  readonly dir: string;
+  readonly trainFile: string;
+  readonly testFile: string;
+  /** Run after each test, last first, errors ignored. */
+  readonly cleanup: (() => Promise<unknown>)[];
+  /** A coordinator on a free port (100 ms heartbeats, 2 misses), closed after the test. */
+  coordinator(): Promise<{ c: FleetCoordinator; port: number; log: Logger & { lines: string[] } }>;
+  /** A started FakeWorker of the fake model (unless modelHash says otherwise), closed after the test. */
+  worker(o: Omit<FakeWorkerOptions, 'modelHash'> & { modelHash?: string }): Promise<FakeWorker>;
+}
+
+/** The fleet tests' fixture: registers its beforeAll / afterEach hooks in the calling test file. */
+export function useFleetFixture(tmpPrefix: string): FleetFixture {
+  const fx = {
+    dir: '',
+    trainFile: '',
+    testFile: '',
+    cleanup: [] as (() => Promise<unknown>)[],
+    async coordinator() {
+      const log = capture();
+      const c = new FleetCoordinator({ port: 0, heartbeatMs: 100, heartbeatMisses: 2, logger: log });
+      const { port } = await c.start();
+      fx.cleanup.push(() => c.close());
+      return { c, port, log };
+    },
+    async worker(o: Omit<FakeWorkerOptions, 'modelHash'> & { modelHash?: string }) {
+      const w = new FakeWorker({ modelHash: FAKE_HASH, ...o });
+      fx.cleanup.push(() => w.close());
+      await w.start();
+      return w;
+    },
+  };
+  beforeAll(async () => {
+    fx.dir = await mkdtemp(join(tmpdir(), tmpPrefix));
+    fx.trainFile = await writeFakeDataset(fx.dir, 40, 'train');
+    fx.testFile = await writeFakeDataset(fx.dir, 12, 'test');
+    return () => rm(fx.dir, { recursive: true, force: true });
+  });
+  afterEach(async () => {
+    for (const f of fx.cleanup.splice(0).reverse()) await f().catch(() => {});
+  });
+  return fx;
+}
+
+/** Bit-for-bit equality of two float64 arrays. */
+export const sameBits = (a: Float64Array, b: Float64Array): boolean => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));

@@ -2,42 +2,27 @@
 // equal the single-process shard rule bit for bit whatever the completion order, lost workers'
 // shards are reassigned, duplicates and refused results never count twice, and a coordinator that
 // stops mid-job resumes from its checkpoint to the identical result.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { accumulateRounds, buildPrompt, loadDataset, readArtifact, sampleRound, type ActivationSums } from '@mtv/mtv';
-import { CheckpointStore, FleetCoordinator, parseJobSpec, type JobSpec, type JobState, type PipelineEvent } from '../src/index.js';
-import { FakeWorker, capture, fakeTap, writeFakeDataset, type FakeWorkerOptions } from './fleet-fakes.js';
+import { CheckpointStore, parseJobSpec, type JobSpec, type JobState, type PipelineEvent } from '../src/index.js';
+import { FAKE_GEOMETRY, FAKE_HASH, fakeTap, sameBits as same, useFleetFixture } from './fleet-fakes.js';
 
-const G = { layers: 2, heads: 3, headDim: 4 };
-const HASH = 'sha256:fake-model';
-let dir = '';
-let trainFile = '';
-let testFile = '';
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mtv-fleet-'));
-  trainFile = await writeFakeDataset(dir, 40, 'train');
-  testFile = await writeFakeDataset(dir, 12, 'test');
-  return () => rm(dir, { recursive: true, force: true });
-});
-
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f().catch(() => {});
-});
+const fx = useFleetFixture('mtv-fleet-');
+const G = FAKE_GEOMETRY;
+const HASH = FAKE_HASH;
 
 function spec(over: Partial<JobSpec> = {}, name = 'job'): JobSpec {
   return parseJobSpec({
     jobId: name,
-    data: { file: trainFile, format: 'jsonl' },
-    evalData: { file: testFile, format: 'jsonl' },
+    data: { file: fx.trainFile, format: 'jsonl' },
+    evalData: { file: fx.testFile, format: 'jsonl' },
     model: { id: 'fake', hash: HASH, geometry: G },
     extract: { seed: 7, shots: 3, rounds: 22, shardSize: 3 },
     locate: null,
     eval: null,
-    out: join(dir, `${name}.safetensors`),
+    out: join(fx.dir, `${name}.safetensors`),
     ...over,
   });
 }
@@ -54,22 +39,8 @@ async function reference(s: JobSpec): Promise<ActivationSums> {
   return accumulateRounds(taps, [G.layers, G.heads, G.headDim], s.extract.shardSize);
 }
 
-async function coordinator() {
-  const log = capture();
-  const c = new FleetCoordinator({ port: 0, heartbeatMs: 100, heartbeatMisses: 2, logger: log });
-  const { port } = await c.start();
-  cleanup.push(() => c.close());
-  return { c, port, log };
-}
-
-async function worker(o: Omit<FakeWorkerOptions, 'modelHash'> & { modelHash?: string }): Promise<FakeWorker> {
-  const w = new FakeWorker({ modelHash: HASH, ...o });
-  cleanup.push(() => w.close());
-  await w.start();
-  return w;
-}
-
-const same = (a: Float64Array, b: Float64Array): boolean => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+const coordinator = fx.coordinator;
+const worker = fx.worker;
 
 describe('extract over the fleet', () => {
   it('three workers finishing in random order give the single-process sums bit for bit', async () => {
@@ -128,7 +99,7 @@ describe('extract over the fleet', () => {
 describe('checkpoint and resume', () => {
   it('a coordinator stopped mid-extract resumes from its checkpoint to the identical sums', async () => {
     const s = spec({}, 'resume-extract');
-    const stateDir = join(dir, 'state-extract');
+    const stateDir = join(fx.dir, 'state-extract');
     const first = await coordinator();
     await worker({ port: first.port, id: 'w1', delay: () => 15 });
     const store = new CheckpointStore<JobState>(stateDir);
@@ -156,7 +127,7 @@ describe('checkpoint and resume', () => {
   });
 
   it('refuses to resume a checkpoint of other settings, naming the difference', async () => {
-    const stateDir = join(dir, 'state-other');
+    const stateDir = join(fx.dir, 'state-other');
     const { c, port } = await coordinator();
     await worker({ port, id: 'w' });
     await c.run({ spec: spec({}, 'other'), stateDir, minWorkers: 1 });
@@ -165,7 +136,7 @@ describe('checkpoint and resume', () => {
   });
 
   it('a restart without --resume over a checkpoint refuses before any work, naming --resume and --fresh; --fresh replaces it (issue 11 item 4)', async () => {
-    const stateDir = join(dir, 'state-fresh');
+    const stateDir = join(fx.dir, 'state-fresh');
     const { c, port } = await coordinator();
     await worker({ port, id: 'w' });
     await c.run({ spec: spec({}, 'fresh'), stateDir, minWorkers: 1 });
@@ -191,12 +162,12 @@ describe('checkpoint and resume', () => {
     expect(events.filter((e) => e.kind === 'locate-validation').map((e) => (e as { step: number }).step)).toEqual([0, 2, 4]);
 
     // Same job, interrupted after locate step 3, resumed by a new coordinator.
-    const stateDir = join(dir, 'state-pipe');
+    const stateDir = join(fx.dir, 'state-pipe');
     const b = await coordinator();
     await worker({ port: b.port, id: 'q1', delay: () => 2 });
     const stopped = new Promise<void>((resolve) => {
       void b.c.run({
-        spec: { ...full, out: join(dir, 'pipe2.safetensors') }, stateDir, minWorkers: 1,
+        spec: { ...full, out: join(fx.dir, 'pipe2.safetensors') }, stateDir, minWorkers: 1,
         emit: (e) => {
           if (e.kind === 'locate-step' && e.step === 3) void b.c.close({ reconnect: true }).then(resolve);
         },
@@ -205,12 +176,12 @@ describe('checkpoint and resume', () => {
     await stopped;
     const c2 = await coordinator();
     await worker({ port: c2.port, id: 'q2', delay: () => 1 });
-    const resumed = await c2.c.run({ spec: { ...full, out: join(dir, 'pipe2.safetensors') }, stateDir, resume: true, minWorkers: 1 });
+    const resumed = await c2.c.run({ spec: { ...full, out: join(fx.dir, 'pipe2.safetensors') }, stateDir, resume: true, minWorkers: 1 });
     expect(resumed.resumedAt).toBe('locate');
     expect(same(resumed.located!.state.logits, straight.located!.state.logits)).toBe(true);
     expect(Array.from(resumed.located!.heads)).toEqual(Array.from(straight.located!.heads));
     expect(resumed.summaries).toEqual(straight.summaries);
-    const art = await readArtifact(join(dir, 'pipe2.safetensors'));
+    const art = await readArtifact(join(fx.dir, 'pipe2.safetensors'));
     expect(Array.from(art.heads!)).toEqual(Array.from(straight.located!.heads));
     expect(art.provenance.heads).toBe('located');
   });

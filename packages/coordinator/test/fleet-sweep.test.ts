@@ -3,45 +3,29 @@
 // the sweep's round counts (off the shard grid here), the sums follow that plan under the shard rule and
 // the artifact records one run per segment; a coordinator stopped mid-extract resumes with the prefixes
 // it had taken; the closing table shows the sweep; a sweep past extract.rounds is refused before any work.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ActivationSums, buildPrompt, loadDataset, readArtifact, sampleRound } from '@mtv/mtv';
-import { CheckpointStore, FleetCoordinator, extractPlan, formatResultTable, parseJobSpec, type JobSpec, type JobState } from '../src/index.js';
-import { FakeWorker, capture, fakeTap, writeFakeDataset } from './fleet-fakes.js';
+import { CheckpointStore, extractPlan, formatResultTable, parseJobSpec, type JobSpec, type JobState } from '../src/index.js';
+import { FAKE_GEOMETRY, FAKE_HASH, fakeTap, sameBits as same, useFleetFixture, type FakeWorker } from './fleet-fakes.js';
 
-const G = { layers: 2, heads: 3, headDim: 4 };
-const HASH = 'sha256:fake-model';
-let dir = '';
-let trainFile = '';
-let testFile = '';
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mtv-fleet-sweep-'));
-  trainFile = await writeFakeDataset(dir, 40, 'train');
-  testFile = await writeFakeDataset(dir, 12, 'test');
-  return () => rm(dir, { recursive: true, force: true });
-});
-
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f().catch(() => {});
-});
+const fx = useFleetFixture('mtv-fleet-sweep-');
+const G = FAKE_GEOMETRY;
 
 const LOCATE = { seed: 3, steps: 2, samplesPerStep: 4, reinforceSize: 6, selectionSize: 3, validationSize: 0, validateEvery: 0, finalSamples: 2, lr: 0.1 };
 
 function spec(name: string, over: { sweep?: number[]; rounds?: number } = {}): JobSpec {
   return parseJobSpec({
     jobId: name,
-    data: { file: trainFile, format: 'jsonl' },
-    evalData: { file: testFile, format: 'jsonl' },
-    model: { id: 'fake', hash: HASH, geometry: G },
+    data: { file: fx.trainFile, format: 'jsonl' },
+    evalData: { file: fx.testFile, format: 'jsonl' },
+    model: { id: 'fake', hash: FAKE_HASH, geometry: G },
     // 3 shots per round: sweep 3, 12, 30 shots = 1, 4, 10 rounds, none a multiple of the shard size.
     extract: { seed: 7, shots: 3, rounds: over.rounds ?? 22, shardSize: 3 },
     locate: LOCATE,
     eval: { seed: 1, n: 8, shots: 2, modes: ['zero-shot', 'icl', 'mtv'], maxNewTokens: 2, shardSize: 3, sweep: over.sweep ?? [3, 12, 30], bestIclShots: 5 },
-    out: join(dir, `${name}.safetensors`),
+    out: join(fx.dir, `${name}.safetensors`),
   });
 }
 
@@ -61,21 +45,8 @@ async function reference(s: JobSpec): Promise<ActivationSums> {
   return total;
 }
 
-async function coordinator() {
-  const c = new FleetCoordinator({ port: 0, heartbeatMs: 100, heartbeatMisses: 2, logger: capture() });
-  const { port } = await c.start();
-  cleanup.push(() => c.close());
-  return { c, port };
-}
-
-async function worker(port: number, id: string, delay = 0): Promise<FakeWorker> {
-  const w = new FakeWorker({ modelHash: HASH, port, id, delay: () => delay });
-  cleanup.push(() => w.close());
-  await w.start();
-  return w;
-}
-
-const same = (a: Float64Array, b: Float64Array): boolean => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+const coordinator = fx.coordinator;
+const worker = (port: number, id: string, delay = 0): Promise<FakeWorker> => fx.worker({ port, id, delay: () => delay });
 
 describe('eval.sweep over the fleet (issue 15)', () => {
   it('each prefix evaluated after locate, ICL at bestIclShots, sums under the cut plan, one run per segment, the table rows', async () => {
@@ -100,7 +71,7 @@ describe('eval.sweep over the fleet (issue 15)', () => {
 
   it('a coordinator stopped mid-extract resumes with the prefixes it had taken: the same sweep', async () => {
     const s = spec('sweep-resume');
-    const stateDir = join(dir, 'state-sweep');
+    const stateDir = join(fx.dir, 'state-sweep');
     const first = await coordinator();
     await worker(first.port, 'w1', 15);
     const store = new CheckpointStore<JobState>(stateDir);
@@ -120,7 +91,7 @@ describe('eval.sweep over the fleet (issue 15)', () => {
     const straight = await (async () => {
       const t = await coordinator();
       await worker(t.port, 'w3');
-      return t.c.run({ spec: { ...s, out: join(dir, 'straight.safetensors') }, minWorkers: 1 });
+      return t.c.run({ spec: { ...s, out: join(fx.dir, 'straight.safetensors') }, minWorkers: 1 });
     })();
     expect(resumed.sweep).toEqual(straight.sweep);
     expect(same(resumed.sums.sum, straight.sums.sum)).toBe(true);
