@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { afterEach, beforeAll } from 'vitest';
 import { ActivationSums } from '@mtv/mtv';
 import {
-  FleetCoordinator, WorkerConnection, renderWirePrompt,
-  type Capabilities, type Geometry, type Logger, type Shard, type ShardResult,
+  CheckpointStore, FleetCoordinator, WorkerConnection, renderWirePrompt,
+  type Capabilities, type Geometry, type JobSpec, type JobState, type Logger, type Shard, type ShardResult,
 } from '../src/index.js';
 
 export const quiet: Logger = { info: () => {}, warn: () => {} };
@@ -193,3 +193,19 @@ export function useFleetFixture(tmpPrefix: string): FleetFixture {
 
 /** Bit-for-bit equality of two float64 arrays. */
 export const sameBits = (a: Float64Array, b: Float64Array): boolean => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+/**
+ * Runs `spec` on coordinator `c` with a checkpoint every merge and stops serving (the "crash", workers
+ * reconnect) once the checkpoint in stateDir has merged `shards` shards; returns that checkpoint.
+ */
+export async function crashAfterShards(c: FleetCoordinator, spec: JobSpec, stateDir: string, shards: number): Promise<JobState> {
+  const store = new CheckpointStore<JobState>(stateDir);
+  void c.run({ spec, stateDir, checkpointMs: 0, minWorkers: 1 }).catch(() => {});
+  let saved: JobState | null = null;
+  while (!saved || (saved.extract?.nextShard ?? 0) < shards) {
+    await new Promise((res) => setTimeout(res, 10));
+    saved = await store.load((v) => v as JobState);
+  }
+  await c.close({ reconnect: true });
+  return saved;
+}

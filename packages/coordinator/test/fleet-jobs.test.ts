@@ -6,8 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { accumulateRounds, buildPrompt, loadDataset, readArtifact, sampleRound, type ActivationSums } from '@mtv/mtv';
-import { CheckpointStore, parseJobSpec, type JobSpec, type JobState, type PipelineEvent } from '../src/index.js';
-import { FAKE_GEOMETRY, FAKE_HASH, fakeTap, sameBits as same, useFleetFixture } from './fleet-fakes.js';
+import { parseJobSpec, type JobSpec, type PipelineEvent } from '../src/index.js';
+import { FAKE_GEOMETRY, FAKE_HASH, crashAfterShards, fakeTap, sameBits as same, useFleetFixture } from './fleet-fakes.js';
 
 const fx = useFleetFixture('mtv-fleet-');
 const G = FAKE_GEOMETRY;
@@ -102,15 +102,8 @@ describe('checkpoint and resume', () => {
     const stateDir = join(fx.dir, 'state-extract');
     const first = await coordinator();
     await worker({ port: first.port, id: 'w1', delay: () => 15 });
-    const store = new CheckpointStore<JobState>(stateDir);
     // Session 1: stop serving (the "crash") once some shards are merged and saved.
-    void first.c.run({ spec: s, stateDir, checkpointMs: 0, minWorkers: 1 }).catch(() => {});
-    let saved: JobState | null = null;
-    while (!saved || (saved.extract?.nextShard ?? 0) < 3) {
-      await new Promise((res) => setTimeout(res, 10));
-      saved = await store.load((v) => v as JobState);
-    }
-    await first.c.close({ reconnect: true });
+    const saved = await crashAfterShards(first.c, s, stateDir, 3);
     const mergedBefore = saved.extract!.nextShard;
     expect(mergedBefore).toBeLessThan(8);
     // Session 2: a new coordinator on the same state directory.

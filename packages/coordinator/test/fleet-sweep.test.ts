@@ -7,8 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ActivationSums, buildPrompt, loadDataset, readArtifact, sampleRound } from '@mtv/mtv';
-import { CheckpointStore, extractPlan, formatResultTable, parseJobSpec, type JobSpec, type JobState } from '../src/index.js';
-import { FAKE_GEOMETRY, FAKE_HASH, fakeTap, sameBits as same, useFleetFixture, type FakeWorker } from './fleet-fakes.js';
+import { extractPlan, formatResultTable, parseJobSpec, type JobSpec } from '../src/index.js';
+import { FAKE_GEOMETRY, FAKE_HASH, crashAfterShards, fakeTap, sameBits as same, useFleetFixture, type FakeWorker } from './fleet-fakes.js';
 
 const fx = useFleetFixture('mtv-fleet-sweep-');
 const G = FAKE_GEOMETRY;
@@ -74,14 +74,7 @@ describe('eval.sweep over the fleet (issue 15)', () => {
     const stateDir = join(fx.dir, 'state-sweep');
     const first = await coordinator();
     await worker(first.port, 'w1', 15);
-    const store = new CheckpointStore<JobState>(stateDir);
-    void first.c.run({ spec: s, stateDir, checkpointMs: 0, minWorkers: 1 }).catch(() => {});
-    let saved: JobState | null = null;
-    while (!saved || (saved.extract?.nextShard ?? 0) < 3) {
-      await new Promise((res) => setTimeout(res, 10));
-      saved = await store.load((v) => v as JobState);
-    }
-    await first.c.close({ reconnect: true });
+    const saved = await crashAfterShards(first.c, s, stateDir, 3);
     expect(saved.extract!.prefixes!.length).toBeGreaterThanOrEqual(1);
     expect(saved.extract!.nextShard).toBeLessThan(8);
     const second = await coordinator();
