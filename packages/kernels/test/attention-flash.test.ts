@@ -10,7 +10,7 @@ import { chooseAttentionVariant, defaultAttentionVariant, envAttentionVariant, f
 import type { AdapterReport } from '../src/device.js';
 import { refAttention } from '../src/reference/index.js';
 import { sizedForTests } from '../src/testing.js';
-import { hostData, refArgs, upload, type Case, type Host } from './attention-case.js';
+import { expectPatched, hostData, refArgs, upload, type Case, type Host } from './attention-case.js';
 import { expectClose, useGpu } from './setup.js';
 
 const gpu = useGpu();
@@ -135,18 +135,7 @@ describe('flash attention tap and patch', () => {
       const got = await patched;
       expectClose(got, refPatch, ATOL);
       expect(Array.from(await viaTensor)).toEqual(Array.from(got));
-      let replaced = 0;
-      for (let b = 0; b < c.B; b++) {
-        for (let t = 0; t < c.Tn; t++) {
-          for (let hh = 0; hh < c.Hq; hh++) {
-            const on = positions.includes(t) && mask[(b * L + layer) * c.Hq + hh] === 1;
-            const o = ((b * c.Tn + t) * c.Hq + hh) * c.D;
-            for (let i = 0; i < c.D; i++) expect(got[o + i]).toBe(on ? values[(layer * c.Hq + hh) * c.D + i] : p[o + i]);
-            if (on) replaced++;
-          }
-        }
-      }
-      expect(replaced).toBeGreaterThan(0);
+      expectPatched(c, got, p, { values, mask, positions, layer, layers: L });
       expect(Array.from(await zero)).toEqual(Array.from(p)); // mask all zero == plain
     });
   }

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { KernelError, attention, randomF32, type Gpu } from '../src/index.js';
 import { refAttention } from '../src/reference/index.js';
 import { sizedForTests } from '../src/testing.js';
-import { hostData, refArgs, upload, type Case, type Host } from './attention-case.js';
+import { expectPatched, hostData, refArgs, upload, type Case, type Host } from './attention-case.js';
 import { expectClose, useGpu } from './setup.js';
 
 const gpu = useGpu();
@@ -172,21 +172,7 @@ describe('attention tap and patch', () => {
     expectClose(got, ref.out, ATOL);
     expectClose(await viaTensor, ref.out, ATOL);
     const p = await plain;
-    let replaced = 0;
-    for (let b = 0; b < c.B; b++) {
-      for (let t = 0; t < c.Tn; t++) {
-        for (let hh = 0; hh < c.Hq; hh++) {
-          const on = positions.includes(t) && mask[(b * L + layer) * c.Hq + hh] === 1;
-          const o = ((b * c.Tn + t) * c.Hq + hh) * c.D;
-          for (let i = 0; i < c.D; i++) {
-            if (on) expect(got[o + i]).toBe(values[(layer * c.Hq + hh) * c.D + i]);
-            else expect(got[o + i]).toBe(p[o + i]);
-          }
-          if (on) replaced++;
-        }
-      }
-    }
-    expect(replaced).toBeGreaterThan(0);
+    expectPatched(c, got, p, { values, mask, positions, layer, layers: L });
     expect(Array.from(await zero)).toEqual(Array.from(p)); // mask all zero == plain
   });
 
