@@ -161,9 +161,7 @@ fn main_tap(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
 @compute @workgroup_size(WG)
 fn main_patch(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   if (!attend(wid, nwg, lid)) { return; }
-  var hit = false;
-  for (var k = 0u; k < prm.npos; k++) { hit = hit || (patch_pos_at(k) == tt); }
-  if (hit && mask[(bb * prm.layers + prm.layer) * prm.hq + hh] != 0u) {
+  if (patch_hit(bb, tt, hh)) {
     let vb = (prm.layer * prm.hq + hh) * D4;
     for (var i = 0u; i < D4; i++) { out_patch[row * D4 + i] = values[vb + i]; }
   } else {

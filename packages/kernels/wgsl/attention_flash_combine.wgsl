@@ -76,9 +76,7 @@ fn main_tap(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
 @compute @workgroup_size(WG)
 fn main_patch(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   if (!merge(gid, nwg)) { return; }
-  var hit = false;
-  for (var k = 0u; k < prm.npos; k++) { hit = hit || (patch_pos_at(k) == tt); }
-  if (hit && mask[(bb * prm.layers + prm.layer) * prm.hq + hh] != 0u) {
+  if (patch_hit(bb, tt, hh)) {
     let vb = (prm.layer * prm.hq + hh) * D4;
     for (var i = 0u; i < D4; i++) { out_patch[row * D4 + i] = values[vb + i]; }
   } else {
