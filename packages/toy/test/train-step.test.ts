@@ -38,7 +38,7 @@ describe('demo trainer step', () => {
     expect(a).toEqual(b);
     expect(a.length).toBeGreaterThan(1);
     // explicit uniform weights draw the same stream; a one-family mix draws only that family
-    const u = new EpisodeStream({ seed: 2, imageTokens: 4, maxShots: 8, familyWeights: { 'task-inference': 1, 'two-way': 1, vqa: 1 } }).batch(500).map((s) => s.ids.join(','));
+    const u = new EpisodeStream({ seed: 2, imageTokens: 4, maxShots: 8, familyWeights: { 'task-inference': 1, 'two-way': 1, vqa: 1, 'noisy-task-inference': 1 } }).batch(500).map((s) => s.ids.join(','));
     expect(u).toEqual(a);
     const only = new EpisodeStream({ seed: 2, imageTokens: 4, maxShots: 8, familyWeights: { 'two-way': 1 } }).batch(800);
     expect(new Set(only.map((s) => s.family))).toEqual(new Set(['two-way']));
