@@ -1,4 +1,4 @@
-// Issue 15: `npm start` (apps/worker/dist/demo.js) on the noisy many-shot task, its default, with small
+// Issue 15: `npm start` (apps/worker/dist/demo.js) on the noisy many-shot task (`--task noisy`), with small
 // settings: a coordinator and a real worker process on the demo model; the output ends with the result
 // table, the shots-compressed -> MTV accuracy section (one row per sweep point) and the best-ICL-that-fits
 // line. Behaviour only (the accuracies depend on the model). A smaller noisy dataset is written where the
@@ -28,8 +28,8 @@ const demo = (args: string[]) => spawnSync(process.execPath, [DEMO, ...args], {
 });
 
 describe('npm start --task noisy (issue 15)', () => {
-  it('the default task: noisy shots, clean queries, the sweep rows and the best ICL that fits after the table', () => {
-    const r = demo(['--workers', '1', '--out', join(dir, 'out'), '--steps', '2', '--samples', '4', '--eval-n', '3', '--sweep', '4,16,32', '--shard-size', '2', '--best-icl-shots', '8']);
+  it('noisy shots, clean queries, the sweep rows and the best ICL that fits after the table', () => {
+    const r = demo(['--task', 'noisy', '--workers', '1', '--out', join(dir, 'out'), '--steps', '2', '--samples', '4', '--eval-n', '3', '--sweep', '4,16,32', '--shard-size', '2', '--best-icl-shots', '8']);
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toMatch(/MTV on the toy noisy task-inference task \(colour: shots labelled by it with probability 0\.3, clean queries\)/);
     // Without --rounds the sweep's largest point sets them: 32 shots / 4 per round = 8 rounds.
