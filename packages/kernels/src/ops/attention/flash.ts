@@ -2,6 +2,7 @@
 // wgsl/attention_flash_combine.wgsl): argument checks and tensors come from ops/attention.ts.
 import type { AdapterReport } from '../../device.js';
 import { KernelError } from '../../errors.js';
+import { warnOnce } from '../../variant-choice.js';
 import type { Recorder } from '../../recorder.js';
 import { grid1d } from '../../recorder.js';
 import type { Tensor } from '../../tensor.js';
@@ -40,8 +41,6 @@ export interface FlashCall extends AttentionShape {
   splits?: number;
 }
 
-const warned = new Set<string>();
-
 /**
  * The variant that will actually run: `flash` becomes `register` when the device cannot hold the
  * tile (one console warning per adapter and reason, never an error).
@@ -50,11 +49,7 @@ export function effectiveVariant(report: AdapterReport, wanted: AttentionVariant
   if (wanted === 'register') return { variant: 'register' };
   const plan = flashPlan(d, report.limits);
   if ('tk' in plan) return { variant: 'flash', tile: plan };
-  const key = `${report.description}|${plan.reason}`;
-  if (!warned.has(key)) {
-    warned.add(key);
-    console.warn(`attention: the flash variant cannot run on ${report.description || report.device} (${report.backend}, ${report.featureLevel}): ${plan.reason}; using the register variant`);
-  }
+  warnOnce(`attention|${report.description}|${plan.reason}`, `attention: the flash variant cannot run on ${report.description || report.device} (${report.backend}, ${report.featureLevel}): ${plan.reason}; using the register variant`);
   return { variant: 'register' };
 }
 

@@ -17,7 +17,7 @@
 // of TK keys x D f32 in workgroup memory and WG invocations; a device short of either gets the
 // register variant with one logged warning (see flashPlan), never an error.
 import type { AdapterReport, DeviceLimits } from '../../device.js';
-import { KernelError } from '../../errors.js';
+import { envVariant } from '../../variant-choice.js';
 
 export type AttentionVariant = 'register' | 'flash';
 export const ATTENTION_VARIANTS: readonly AttentionVariant[] = ['register', 'flash'];
@@ -28,12 +28,7 @@ export function defaultAttentionVariant(report: Pick<AdapterReport, 'cpuAdapter'
 
 /** MTV_ATTENTION_VARIANT, checked; undefined when unset or empty. */
 export function envAttentionVariant(env: NodeJS.ProcessEnv = process.env): AttentionVariant | undefined {
-  const v = env.MTV_ATTENTION_VARIANT;
-  if (v === undefined || v === '') return undefined;
-  if (!(ATTENTION_VARIANTS as readonly string[]).includes(v)) {
-    throw new KernelError('attention', `MTV_ATTENTION_VARIANT=${v} is not a variant; use one of ${ATTENTION_VARIANTS.join(', ')}`);
-  }
-  return v as AttentionVariant;
+  return envVariant('attention', 'MTV_ATTENTION_VARIANT', ATTENTION_VARIANTS, env);
 }
 
 /** Call option, else env, else the adapter's default. */

@@ -2,7 +2,7 @@
 // load path (shader-f16) and the subgroup reduction (subgroups) are used. A path asked for whose
 // feature the device lacks falls back to the plain one, with a one-line reason logged once.
 import type { AdapterReport } from '../../device.js';
-import { KernelError } from '../../errors.js';
+import { envVariant, warnOnce } from '../../variant-choice.js';
 import { MATMUL_VARIANTS, defaultMatmulVariant, type MatmulVariant } from './tuning.js';
 
 export interface MatmulRequest {
@@ -28,10 +28,7 @@ type Features = Pick<AdapterReport, 'cpuAdapter' | 'shaderF16' | 'subgroups' | '
 
 /** The env override, validated: a typo must not silently run the default variant. */
 export function envMatmulVariant(env: Record<string, string | undefined> = process.env): MatmulVariant | undefined {
-  const v = env.MTV_MATMUL_VARIANT;
-  if (v === undefined || v === '') return undefined;
-  if (!(MATMUL_VARIANTS as readonly string[]).includes(v)) throw new KernelError('matmul', `MTV_MATMUL_VARIANT=${v} is not a variant; use one of ${MATMUL_VARIANTS.join(', ')}`);
-  return v as MatmulVariant;
+  return envVariant('matmul', 'MTV_MATMUL_VARIANT', MATMUL_VARIANTS, env);
 }
 
 export function planMatmul(report: Features, m: number, wDtype: 'f32' | 'f16', req: MatmulRequest = {}, env: Record<string, string | undefined> = process.env): MatmulPlan {
@@ -53,20 +50,13 @@ export function planMatmul(report: Features, m: number, wDtype: 'f32' | 'f16', r
   return { variant, f16, subgroups, fallbacks };
 }
 
-const logged = new Set<string>();
-
 /**
  * Logs each fallback reason as one line: to console.warn once per process (a bench loop does not
  * repeat it), or every time to a given `log`.
  */
 export function logFallbacks(plan: MatmulPlan, log?: (line: string) => void): void {
   for (const f of plan.fallbacks) {
-    if (log) {
-      log(`matmul: ${f}`);
-      continue;
-    }
-    if (logged.has(f)) continue;
-    logged.add(f);
-    console.warn(`matmul: ${f}`);
+    if (log) log(`matmul: ${f}`);
+    else warnOnce(f, `matmul: ${f}`);
   }
 }
