@@ -1,9 +1,9 @@
 #!/bin/bash
 # MTV and ICL curves of the demo model on noisy task inference, five held-out datasets (one per sub-task).
-# Usage: bash scripts/noisy-curves.sh [out-dir, default .noisy-curves]; per sub-task: <out>/<sub>/eval.log (the table) and <out>/<sub>/curves.png (the plot). About 6 min on 2 quiet cores.
+# Usage: [MODEL=<model dir>] bash scripts/noisy-curves.sh [out-dir, default .noisy-curves]; per sub-task: <out>/<sub>/eval.log (the table) and <out>/<sub>/curves.png (the plot). About 6 min on 2 quiet cores.
 set -e
 R=$(cd "$(dirname "$0")/.." && pwd)
-M=$R/packages/toy/demo-model
+M=${MODEL:-$R/packages/toy/demo-model}
 T="node $R/packages/toy/dist/cli/tasks.js"
 MTV="node $R/packages/mtv/dist/cli/main.js"
 OUT=${1:-.noisy-curves}; mkdir -p "$OUT"; cd "$OUT"

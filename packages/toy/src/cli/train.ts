@@ -3,18 +3,19 @@
 //   node packages/toy/dist/cli/train.js [--out packages/toy/demo-model] [--state <out>.state]
 //     [--steps 6000] [--minutes 55] [--tokens 2048] [--lr 2e-3] [--warmup 100] [--seed 0]
 //     [--eval-every 200] [--ckpt-every 100] [--eval-n 64] [--resume [--restart-schedule]] [--arch demo|tiny]
-//     [--mix task-inference=1,two-way=2,vqa=1] [--shots two-way=1-3] [--max-shots 8]
-// Without --mix/--shots the run follows DEMO_PLAN (src/train/plan.ts), a three-phase curriculum.
+//     [--mix task-inference=1,two-way=2,vqa=1] [--shots two-way=1-3] [--max-shots 8] [--plan demo|pool] [--init <model dir>]
+// Without --mix/--shots the run follows --plan (default DEMO_PLAN, src/train/plan.ts, a three-phase
+// curriculum); --init starts from a checkpoint's weights (fresh Adam state) instead of the seed's init.
 import { isMainModule } from '@mtv/model';
 import { parseArgs } from 'node:util';
 import { exitOnBrokenPipe } from '@mtv/kernels';
 import cliProgress from 'cli-progress';
 import { DEMO_ARCH, TINY_TRAIN_ARCH } from '../model/config.js';
-import { loadTrainState, saveTrainState, writeDemoCheckpoint } from '../train/checkpoint.js';
+import { loadCheckpointWeights, loadTrainState, saveTrainState, writeDemoCheckpoint } from '../train/checkpoint.js';
 import { EpisodeStream } from '../train/data.js';
 import { DEFAULT_OPTIM, TrainSession, heldOutSet, type OptimOptions } from '../train/trainer.js';
 import { FAMILIES, type FamilyName } from '../tasks/types.js';
-import { DEMO_PLAN, NOISY_MAX_SHOTS, phaseAt, singlePhasePlan, type TrainPhase } from '../train/plan.js';
+import { NOISY_MAX_SHOTS, TRAIN_PLANS, phaseAt, singlePhasePlan, type TrainPhase } from '../train/plan.js';
 
 const num = (flag: string, v: string | undefined, dflt: number): number => {
   if (v === undefined) return dflt;
@@ -26,7 +27,9 @@ const num = (flag: string, v: string | undefined, dflt: number): number => {
 export const TRAIN_USAGE = `usage: train [--out packages/toy/demo-model] [--state <out>.state] [--steps 6000] [--minutes 55]
   [--tokens 2048] [--lr 2e-3] [--warmup 100] [--seed 0] [--eval-every 200] [--ckpt-every 100] [--eval-n 64]
   [--resume [--restart-schedule]] [--arch demo|tiny] [--mix task-inference=1,two-way=2,vqa=1] [--shots two-way=1-3] [--max-shots 8] [--quiet]
-  Without --mix or --shots the run follows the demo curriculum (base, match, extend; see the README).`;
+  [--plan demo|pool] [--init <model dir>]
+  Without --mix or --shots the run follows --plan: demo (default) is the curriculum from scratch (base, match,
+  extend), pool the fine-tune that teaches pooling noisy shots; --init starts from a checkpoint's weights.`;
 
 export async function runTrain(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -54,6 +57,8 @@ export async function runTrain(argv: string[]): Promise<void> {
       mix: { type: 'string' },
       shots: { type: 'string' },
       quiet: { type: 'boolean', default: false },
+      plan: { type: 'string', default: 'demo' },
+      init: { type: 'string' },
     },
     strict: true,
   });
@@ -70,11 +75,18 @@ export async function runTrain(argv: string[]): Promise<void> {
   const evalN = num('eval-n', values['eval-n'], 64);
   const maxShots = num('max-shots', values['max-shots'], 8);
 
+  const named = TRAIN_PLANS[values.plan!];
+  if (!named) throw new Error(`--plan: expected one of ${Object.keys(TRAIN_PLANS).join(', ')}, got ${JSON.stringify(values.plan)}`);
+  if (values.init && values.resume) throw new Error('--init and --resume both set the weights: give one');
   const session = await TrainSession.create({ arch, seed });
   const imageTokens = session.config.imageSeqLength;
   // --mix task-inference=1,two-way=2,vqa=1 (relative family weights) and --shots two-way=1-3 give a
   // one-phase plan; otherwise the demo curriculum
-  const plan = values.mix || values.shots ? singlePhasePlan(values.mix, values.shots) : DEMO_PLAN;
+  const plan = values.mix || values.shots ? singlePhasePlan(values.mix, values.shots) : named;
+  if (values.init) {
+    session.params.load(await loadCheckpointWeights(values.init, session.params.specs, session.params.total));
+    console.error(`initialised from ${values.init}`);
+  }
   const stream = new EpisodeStream({ seed, imageTokens, maxShots });
   let secondsBefore = 0;
   let scheduleOrigin = 0;

@@ -3,7 +3,8 @@
 // trainer's resumable state (flat weights + Adam moments + step) next to it.
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { buildWordLevelTokenizer, encodeFloats, expectedTensors, parseLlavaConfig, writeSafetensors, type TensorInput } from '@mtv/model';
+import { SafetensorsFile, buildWordLevelTokenizer, encodeFloats, expectedTensors, parseLlavaConfig, writeSafetensors, type TensorInput } from '@mtv/model';
+import type { ParamSpec } from './params.js';
 import { SPECIAL_TOKENS, TOY_VOCAB } from '../tasks/vocab.js';
 import { DEMO_ARCH, demoConfigJson, type DemoArch } from '../model/config.js';
 import { CLIP_MEAN, CLIP_STD } from './data.js';
@@ -108,4 +109,27 @@ export async function loadTrainState(dir: string): Promise<{ state: TrainState; 
     return out;
   };
   return { state, w: await read('w'), m: await read('m'), v: await read('v') };
+}
+
+/**
+ * The weights of a demo checkpoint directory (as writeDemoCheckpoint wrote it) laid out in the
+ * trainer's flat order (`specs`, `total` slots), for `train --init`: every parameter must be there,
+ * F32, with the shape the architecture expects.
+ */
+export async function loadCheckpointWeights(dir: string, specs: readonly ParamSpec[], total: number): Promise<Float32Array> {
+  const path = join(dir, 'model.safetensors');
+  const f = await SafetensorsFile.open(path);
+  try {
+    const out = new Float32Array(total);
+    for (const s of specs) {
+      if (!f.has(s.name)) throw new Error(`--init: ${path} has no tensor ${s.name} (is it a checkpoint of this architecture?)`);
+      const info = f.info(s.name);
+      if (info.dtype !== 'F32' || info.shape.join(',') !== s.shape.join(',')) throw new Error(`--init: ${path}: ${s.name} is ${info.dtype} [${info.shape.join(', ')}], this architecture needs F32 [${s.shape.join(', ')}]`);
+      const b = await f.readBytes(s.name);
+      out.set(new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)), s.offset);
+    }
+    return out;
+  } finally {
+    await f.close();
+  }
 }

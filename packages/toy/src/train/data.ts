@@ -1,5 +1,6 @@
 // Training and evaluation data: task episodes tokenised, images cut into CLIP patch vectors, and
 // many sequences packed into one token stream per step (each attends only within itself).
+import { attributeWord } from '../tasks/attributes.js';
 import { TASK_FAMILIES } from '../tasks/families/index.js';
 import { formatEpisode } from '../tasks/format.js';
 import type { ToyImage } from '../tasks/image.js';
@@ -25,8 +26,17 @@ export interface TokenisedSequence {
   shots: number;
 }
 
+/**
+ * What a noisy-task-inference shot's "Answer:" is trained on. `shown`: the label the prompt shows
+ * (next-token prediction, as for every other family). `asked`: the asked attribute of that shot's own
+ * image (a denoised target), so every shot's "Answer:" is a query with the shots before it as context:
+ * the signal that makes pooling pay (a shown noisy label gains at most 0.03 nats from pooling). The
+ * prompt text shows the noisy labels either way; the query is always the asked attribute.
+ */
+export type NoisyTargets = 'shown' | 'asked';
+
 /** Tokenises episode text (prompt + query answer) the way the runtime's word-level tokenizer does (BOS first). */
-export function tokeniseEpisode(ep: Episode, imageTokens: number): TokenisedSequence {
+export function tokeniseEpisode(ep: Episode, imageTokens: number, noisyTargets: NoisyTargets = 'shown'): TokenisedSequence {
   const f = formatEpisode(ep);
   const words = toyTokenIds(f.text);
   const ids: number[] = [TOY_TOKEN_IDS.bos];
@@ -45,6 +55,12 @@ export function tokeniseEpisode(ep: Episode, imageTokens: number): TokenisedSequ
   for (let p = 0; p + 1 < ids.length; p++) if (ids[p] === ANSWER_ID) targets.push({ row: p, id: ids[p + 1]!, query: false });
   if (targets.length !== ep.shots.length + 1) throw new Error(`tokeniseEpisode: ${targets.length} answer cues for ${ep.shots.length} shots + query (seed ${ep.seed})`);
   targets[targets.length - 1]!.query = true;
+  if (noisyTargets === 'asked' && ep.latent.family === 'noisy-task-inference') {
+    const asked = ep.latent.subTask;
+    ep.shots.forEach((shot, j) => {
+      targets[j]!.id = toyTokenIds(attributeWord(shot.image.scene, asked))[0]!;
+    });
+  }
   if (imageRows.length !== f.images.length) throw new Error(`tokeniseEpisode: ${imageRows.length} image placeholders for ${f.images.length} images`);
   return { ids, targets, imageRows, images: f.images, family: ep.family, shots: ep.shots.length };
 }
@@ -158,10 +174,12 @@ export interface StreamOptions {
   familyWeights?: Partial<Record<FamilyName, number>>;
   /** Per-family shot range [min, max] (inclusive), overriding 0..maxShots for that family. */
   shotRanges?: Partial<Record<FamilyName, readonly [number, number]>>;
+  /** What noisy-task-inference shots are trained on (default `shown`; see NoisyTargets). */
+  noisyTargets?: NoisyTargets;
 }
 
 /** The part of the stream's options a training phase may change (see TrainPlan). */
-export type StreamMix = Pick<StreamOptions, 'familyWeights' | 'shotRanges'>;
+export type StreamMix = Pick<StreamOptions, 'familyWeights' | 'shotRanges' | 'noisyTargets'>;
 
 /**
  * The endless training stream: sequence i is an episode of a random family with 0..maxShots shots,
@@ -179,7 +197,7 @@ export class EpisodeStream {
 
   /** Changes the family mix and shot ranges from the next sequence on (a new training phase). */
   setMix(mix: StreamMix): void {
-    this.opts = { ...this.opts, familyWeights: mix.familyWeights, shotRanges: mix.shotRanges };
+    this.opts = { ...this.opts, familyWeights: mix.familyWeights, shotRanges: mix.shotRanges, noisyTargets: mix.noisyTargets };
   }
 
   get position(): number {
@@ -206,7 +224,7 @@ export class EpisodeStream {
     const [lo, hi] = this.opts.shotRanges?.[family] ?? [0, this.opts.maxShots];
     const shots = r.int(lo, hi);
     const ep = TASK_FAMILIES[family].episode(mixSeed(this.opts.seed, 2, this.index), shots);
-    return tokeniseEpisode(ep, this.opts.imageTokens);
+    return tokeniseEpisode(ep, this.opts.imageTokens, this.opts.noisyTargets);
   }
 
   /**

@@ -36,6 +36,20 @@ export const DEMO_PLAN: TrainPlan = [
   { name: 'extend', until: 1, mix: { familyWeights: { 'task-inference': 1, 'two-way': 3, vqa: 1, 'noisy-task-inference': 0.5 }, shotRanges: { 'two-way': [1, 4], ...NOISY } } },
 ];
 
+/**
+ * The pooling stage, a fine-tune of the demo curriculum's model (`train --init <model> --plan pool`):
+ * noisy task inference at weight 1.5 with denoised targets (every shot's "Answer:" trained on the
+ * asked attribute of its image, NoisyTargets 'asked'), the other families kept in the mix so their
+ * figures hold. From scratch these targets slowed every family (docs/DESIGN-NOTES.md); on a model
+ * whose attribute-reading circuit has already formed they only have to teach it to pool.
+ */
+export const POOL_PLAN: TrainPlan = [
+  { name: 'pool', until: 1, mix: { familyWeights: { 'task-inference': 1, 'two-way': 2, vqa: 1, 'noisy-task-inference': 1.5 }, shotRanges: { 'two-way': [1, 4], ...NOISY }, noisyTargets: 'asked' } },
+];
+
+/** The named plans of `train --plan`. */
+export const TRAIN_PLANS: Readonly<Record<string, TrainPlan>> = { demo: DEMO_PLAN, pool: POOL_PLAN };
+
 /** The phase in effect at `progress` (0..1). */
 export function phaseAt(plan: TrainPlan, progress: number): TrainPhase {
   if (plan.length === 0) throw new Error('phaseAt: the plan has no phases');
