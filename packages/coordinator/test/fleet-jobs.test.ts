@@ -142,6 +142,24 @@ describe('checkpoint and resume', () => {
     expect(demo.resumedAt).toBeNull();
   });
 
+  it("locate with objective 'prob': steps, validation and selection see 1 - p of the workers' cross-entropies", async () => {
+    const locate = { seed: 3, steps: 4, samplesPerStep: 6, reinforceSize: 10, selectionSize: 4, validationSize: 4, validateEvery: 2, finalSamples: 3, lr: 0.1 };
+    const a = await coordinator();
+    await worker({ port: a.port, id: 'o1', delay: () => 1 });
+    const run = async (objective: 'ce' | 'prob', name: string) => {
+      const events: PipelineEvent[] = [];
+      const r = await a.c.run({ spec: spec({ locate: { ...locate, objective } }, name), minWorkers: 1, emit: (e) => events.push(e) });
+      const losses = events.flatMap((e) => (e.kind === 'locate-step' || e.kind === 'locate-validation' ? [e.kind === 'locate-step' ? e.meanLoss : e.loss] : []));
+      return { selection: r.located!.selectionLoss, losses };
+    };
+    // the fake workers' cross-entropies lie in [1, 2), so 1 - p lies in [1 - e^-1, 1 - e^-2)
+    const ce = await run('ce', 'obj-ce');
+    const prob = await run('prob', 'obj-prob');
+    for (const x of [ce.selection, ...ce.losses]) expect(x >= 1 && x < 2).toBe(true);
+    for (const x of [prob.selection, ...prob.losses]) expect(x >= 1 - Math.exp(-1) && x < 1 - Math.exp(-2)).toBe(true);
+    expect(prob.losses).toHaveLength(ce.losses.length);
+  });
+
   it('the whole pipeline: locate resumed mid-way gives the uninterrupted logits and heads; eval scores each mode', async () => {
     const locate = { seed: 3, steps: 6, samplesPerStep: 6, reinforceSize: 10, selectionSize: 4, validationSize: 4, validateEvery: 2, finalSamples: 3, lr: 0.1 };
     const evalSpec = { seed: 1, n: 8, shots: 2, modes: ['zero-shot', 'icl', 'mtv'] as const, maxNewTokens: 2, shardSize: 3 };

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { readJsonFile } from '@mtv/model';
 import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { DATASET_FORMATS, LOCATOR_KINDS, canonicalEvalMode, defaultShots, type DatasetFormat } from '@mtv/mtv';
+import { DATASET_FORMATS, LOCATOR_KINDS, canonicalEvalMode, defaultShots, parseLocatorObjective, type DatasetFormat } from '@mtv/mtv';
 import { EVAL_PHASE_MODES, parseJobSpec, type JobSpec } from '../jobs/index.js';
 import { readModelInfo } from '../fleet/index.js';
 import type { Geometry } from '../protocol/index.js';
@@ -36,6 +36,7 @@ export interface SpecFlags {
   lr: string;
   initLogit?: string;
   threshold?: string;
+  objective?: string;
   locator?: string;
   k?: string;
   kGrid?: string;
@@ -88,6 +89,7 @@ export function addSpecOptions(c: Command): Command {
     .option('--lr <x>', 'Adam learning rate', '0.1')
     .option('--init-logit <x>', 'initial Bernoulli logit of every head (default -1, the reference)')
     .option('--threshold <p>', 'zero head probabilities at or below p before the final sampling (the reference: 0.8 for Idefics2; default off)')
+    .option('--objective <name>', 'REINFORCE rollout loss: ce (the reference) or prob (1 - p(answer), robust to noisy labels); default ce')
     .option('--locator <name>', `head locator: ${LOCATOR_KINDS.join(', ')} (default reinforce, the paper's)`)
     .option('--k <n>', 'sensitivity/stv/random: heads kept (default: chosen on the validation set from --k-grid)')
     .option('--k-grid <list>', 'sensitivity/stv/random: K values tried (default 1,2,4,...,64 up to layers x heads)')
@@ -194,6 +196,7 @@ export async function specFromFlags(f: SpecFlags, stateDir: string): Promise<Job
           validateEvery: pick('validate-every', f.validateEvery, preset.validateEvery),
           finalSamples: int('final-samples', f.finalSamples), lr: Number(f.lr),
           ...(f.initLogit !== undefined ? { initLogit: Number(f.initLogit) } : {}), ...(f.threshold !== undefined ? { threshold: Number(f.threshold) } : {}),
+          ...(f.objective !== undefined ? { objective: parseLocatorObjective(f.objective) } : {}),
           ...locatorFields(f),
         }
       : null,

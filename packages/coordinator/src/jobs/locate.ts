@@ -5,8 +5,8 @@
 // as meanLossOverSet does. State is checkpointed after every step; randomness is keyed by (seed, step),
 // so a resumed run draws exactly what the uninterrupted run would have.
 import {
-  Prng, applyLosses, finalCandidates, trainProbabilities, initLocatorState, locatorSets, proposeMasks, resolveLocatorConfig, validationDue, validationMask,
-  type Example, type LocatorConfig, type LocatorResult, type LocatorState,
+  Prng, applyLosses, finalCandidates, objectiveLosses, trainProbabilities, initLocatorState, locatorSets, proposeMasks, resolveLocatorConfig, validationDue, validationMask,
+  type Example, type LocatorConfig, type LocatorObjective, type LocatorResult, type LocatorState,
 } from '@mtv/mtv';
 import type { RolloutsShard, ShardResult } from '../protocol/index.js';
 import type { ShardTask } from '../scheduler/index.js';
@@ -29,6 +29,7 @@ export function locatorConfig(ctx: Pick<JobContext, 'spec'>): LocatorConfig {
     layers: g.layers, heads: g.heads, seed: l.seed, steps: l.steps, samplesPerStep: l.samplesPerStep,
     validateEvery: l.validateEvery, finalSamples: l.finalSamples, lr: l.lr,
     ...(l.initLogit !== undefined ? { initLogit: l.initLogit } : {}), ...(l.threshold !== undefined ? { finalThreshold: l.threshold } : {}),
+    ...(l.objective !== undefined ? { objective: l.objective } : {}),
   });
 }
 
@@ -85,13 +86,21 @@ export async function fleetRollouts(
   return out;
 }
 
-/** meanLossOverSet over the fleet: per-mask mean over the set, summed in example order. */
-export async function meanLossOverSet(ctx: JobContext, set: readonly Example[], masks: readonly Uint8Array[], means: Float32Array<ArrayBuffer>, seed: number | string, setName: string, step: number): Promise<Float64Array> {
+/**
+ * meanLossOverSet over the fleet: per-mask mean over the set, summed in example order. The workers
+ * return cross-entropies; `objective` maps each example's (as the single-process runLocator does).
+ */
+export async function meanLossOverSet(
+  ctx: JobContext, set: readonly Example[], masks: readonly Uint8Array[], means: Float32Array<ArrayBuffer>, seed: number | string, setName: string, step: number, objective: LocatorObjective = 'ce',
+): Promise<Float64Array> {
   if (set.length === 0) throw new Error(`locate: the ${setName} set is empty`);
   const queries = set.map((example, i) => ({ example, variant: Prng.derive(seed, 'eval-variant', setName, i).nextU32() }));
   const losses = await fleetRollouts(ctx, `locate-${setName}`, step, setName === 'selection' ? 'select' : 'validate', queries, masks, means);
   const total = new Float64Array(masks.length);
-  for (const row of losses) for (let k = 0; k < masks.length; k++) total[k] += row[k]!;
+  for (const ce of losses) {
+    const row = objectiveLosses(objective, ce);
+    for (let k = 0; k < masks.length; k++) total[k] += row[k]!;
+  }
   return total.map((t) => t / set.length);
 }
 
@@ -118,14 +127,14 @@ export async function runLocate(ctx: JobContext, means: Float32Array<ArrayBuffer
   while (state.step < config.steps) {
     const p = proposeMasks(state, sets.reinforce.length);
     const [losses] = await fleetRollouts(ctx, 'locate', p.step, 'train', [{ example: sets.reinforce[p.queryIndex]!, variant: p.variant }], p.masks, means);
-    const r = applyLosses(state, p, losses!);
+    const r = applyLosses(state, p, objectiveLosses(config.objective, losses!));
     state = r.state;
     ctx.emit({
       kind: 'locate-step', step: state.step, steps: config.steps, meanLoss: r.report.meanLoss, headsAboveHalf: r.report.headsAboveHalf,
       policyLoss: r.report.policyLoss, probabilities: trainProbabilities(state),
     });
     if (sets.validation.length > 0 && validationDue(state)) {
-      const [loss] = await meanLossOverSet(ctx, sets.validation, [validationMask(state)], means, config.seed, 'validation', state.step - 1);
+      const [loss] = await meanLossOverSet(ctx, sets.validation, [validationMask(state)], means, config.seed, 'validation', state.step - 1, config.objective);
       validation.push({ step: state.step - 1, loss: loss! });
       ctx.emit({ kind: 'locate-validation', step: state.step - 1, loss: loss! });
     }
@@ -133,7 +142,7 @@ export async function runLocate(ctx: JobContext, means: Float32Array<ArrayBuffer
   }
   const masks = finalCandidates(state);
   ctx.emit({ kind: 'locate-select', done: 0, total: masks.length });
-  const losses = await meanLossOverSet(ctx, sets.selection, masks, means, config.seed, 'selection', config.steps);
+  const losses = await meanLossOverSet(ctx, sets.selection, masks, means, config.seed, 'selection', config.steps, config.objective);
   let best = 0;
   for (let k = 0; k < masks.length; k++) if (losses[k]! < losses[best]!) best = k;
   ctx.emit({ kind: 'locate-select', done: masks.length, total: masks.length });

@@ -2,7 +2,7 @@
 // it can be checkpointed with the job state and compared on --resume.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { DATASET_FORMATS, LOCATOR_KINDS } from '@mtv/mtv';
+import { DATASET_FORMATS, LOCATOR_KINDS, LOCATOR_OBJECTIVES } from '@mtv/mtv';
 import { GeometrySchema } from '../protocol/index.js';
 
 const posInt = z.int().min(1);
@@ -49,6 +49,8 @@ export const JobSpecSchema = z.strictObject({
       initLogit: z.number().finite().optional(),
       /** Probabilities at or below this are zeroed before the final sampling (the reference: 0.8 for Idefics2); absent: off. */
       threshold: z.number().min(0).max(1).optional(),
+      /** REINFORCE rollout loss: ce (absent; the reference) or prob, 1 - p(answer), robust to noisy labels (@mtv/mtv locate/objective.ts). */
+      objective: z.enum(LOCATOR_OBJECTIVES).optional(),
       /** Head locator (absent: reinforce, the paper's; the REINFORCE fields above are then unused by the others). */
       locator: z.enum(LOCATOR_KINDS).optional(),
       /** sensitivity / stv / random: heads kept (absent: chosen on the validation set from kGrid or the default grid). */

@@ -8,6 +8,7 @@ import { LOCATOR_KINDS, parseLocatorKind, type LocatorKind } from '../locators/t
 import { DEFAULT_STV } from '../locators/stv.js';
 import { DEFAULT_BANK_ROUNDS } from '../locators/round-stats.js';
 import type { LocatorChoice } from '../locators/run.js';
+import { parseLocatorObjective, type LocatorObjective } from '../locate/objective.js';
 
 export interface CommonFlags {
   json?: boolean;
@@ -43,6 +44,7 @@ export interface LocateFlags {
   validateEvery: number;
   finalSamples: number;
   threshold?: number;
+  objective: LocatorObjective;
   reinforceSize: number;
   selectionSize: number;
   validationSize: number;
@@ -93,6 +95,7 @@ export const addLocate = (c: Command): Command =>
     .option('--validate-every <n>', 'validate every n steps (0: never)', intArg(0), 50)
     .option('--final-samples <n>', 'candidate masks for the final selection', intArg(1), 10)
     .option('--threshold <p>', 'zero probabilities <= p before the final sampling (idefics2: 0.8)', numArg)
+    .option('--objective <name>', 'reinforce: rollout loss, ce (cross-entropy, the reference) or prob (1 - p(answer), robust to noisy labels)', parseLocatorObjective, 'ce')
     .option('--reinforce-size <n>', 'REINFORCE queries drawn from the data', intArg(1), 100)
     .option('--selection-size <n>', 'examples the final candidates are compared on', intArg(1), 50)
     .option('--validation-size <n>', 'held-out validation examples (0: none)', intArg(0), 50)
@@ -122,7 +125,7 @@ export function locateOptions(f: LocateFlags & { seed?: number | string }): Loca
   return {
     seed: f.locatorSeed ?? f.seed ?? 0,
     steps: f.steps, samplesPerStep: f.samples, lr: f.lr, initLogit: f.initLogit, validateEvery: f.validateEvery,
-    finalSamples: f.finalSamples, finalThreshold: f.threshold ?? null,
+    finalSamples: f.finalSamples, finalThreshold: f.threshold ?? null, objective: f.objective,
     reinforceSize: f.reinforceSize, selectionSize: f.selectionSize, validationSize: f.validationSize,
     mode: f.naive ? 'naive' : 'prefix',
   };

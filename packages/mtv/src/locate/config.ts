@@ -1,4 +1,5 @@
 // REINFORCE locator settings; defaults are the reference's (MTV/mtv_utils.py `reinforce`, mtv_eval.py).
+import { LOCATOR_OBJECTIVES, type LocatorObjective } from './objective.js';
 
 export interface LocatorConfig {
   readonly layers: number;
@@ -28,6 +29,12 @@ export interface LocatorConfig {
    * the reference uses 0.8 for idefics2 only. null = off.
    */
   readonly finalThreshold: number | null;
+  /**
+   * What each rollout's loss is (objective.ts): 'ce' the first answer token's cross-entropy (the
+   * reference), 'prob' 1 - its probability (robust to noisy labels). Steps, validation and the final
+   * selection all use it.
+   */
+  readonly objective: LocatorObjective;
 }
 
 export const DEFAULT_LOCATOR_CONFIG = {
@@ -43,6 +50,7 @@ export const DEFAULT_LOCATOR_CONFIG = {
   validateEvery: 50,
   finalSamples: 10,
   finalThreshold: null,
+  objective: 'ce',
 } as const satisfies Omit<LocatorConfig, 'layers' | 'heads' | 'seed'>;
 
 export type LocatorConfigInput = Pick<LocatorConfig, 'layers' | 'heads' | 'seed'> & Partial<LocatorConfig>;
@@ -61,5 +69,6 @@ export function resolveLocatorConfig(input: LocatorConfigInput): LocatorConfig {
   }
   if (!Number.isInteger(c.validateEvery) || c.validateEvery < 0) throw new Error(`locator config: validateEvery must be a non-negative integer, got ${c.validateEvery}`);
   if (c.finalThreshold !== null && !(c.finalThreshold >= 0 && c.finalThreshold < 1)) throw new Error(`locator config: finalThreshold must be in [0, 1) or null, got ${c.finalThreshold}`);
+  if (!LOCATOR_OBJECTIVES.includes(c.objective)) throw new Error(`locator config: objective must be one of ${LOCATOR_OBJECTIVES.join(', ')}, got ${JSON.stringify(c.objective)}`);
   return c;
 }

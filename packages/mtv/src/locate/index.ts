@@ -6,3 +6,4 @@ export {
   type LocatorState, type LocatorStateJson, type StepProposal, type StepReport,
 } from './reinforce.js';
 export { runLocator, selectHeads, meanLossOverSet, type RolloutEvaluator, type RolloutQuery, type LocatorEvent, type LocatorResult, type RunLocatorOptions } from './run.js';
+export { LOCATOR_OBJECTIVES, objectiveLosses, parseLocatorObjective, type LocatorObjective } from './objective.js';

@@ -2,6 +2,7 @@
 // validation, final head selection. The coordinator runs the same transitions over the network.
 import { Prng } from '../sampling/prng.js';
 import type { LocatorConfigInput } from './config.js';
+import { objectiveLosses } from './objective.js';
 import {
   applyLosses, finalCandidates, initLocatorState, proposeMasks, validationDue, validationMask,
   type LocatorState, type StepReport,
@@ -79,9 +80,12 @@ export async function runLocator<Q>(opts: RunLocatorOptions<Q>): Promise<Locator
     }
   }
   const validation: { step: number; loss: number }[] = [];
+  // the rollouts give cross-entropies; steps, validation and selection all see the config's objective
+  const objective = state.config.objective;
+  const evaluate: RolloutEvaluator<Q> = async (q, masks) => objectiveLosses(objective, await opts.evaluate(q, masks));
   while (state.step < state.config.steps) {
     const proposal = proposeMasks(state, opts.reinforceSet.length);
-    const losses = await opts.evaluate(
+    const losses = await evaluate(
       { item: opts.reinforceSet[proposal.queryIndex], index: proposal.queryIndex, variant: proposal.variant },
       proposal.masks,
     );
@@ -89,12 +93,12 @@ export async function runLocator<Q>(opts: RunLocatorOptions<Q>): Promise<Locator
     state = r.state;
     await opts.onEvent?.({ kind: 'step', report: r.report, state });
     if (opts.validationSet && opts.validationSet.length > 0 && validationDue(state)) {
-      const [loss] = await meanLossOverSet(opts.evaluate, opts.validationSet, [validationMask(state)], seed, 'validation');
+      const [loss] = await meanLossOverSet(evaluate, opts.validationSet, [validationMask(state)], seed, 'validation');
       validation.push({ step: state.step - 1, loss });
       await opts.onEvent?.({ kind: 'validation', step: state.step - 1, loss });
     }
   }
-  return { ...(await selectHeads(state, opts.selectionSet, opts.evaluate, opts.onEvent)), validation };
+  return { ...(await selectHeads(state, opts.selectionSet, evaluate, opts.onEvent)), validation };
 }
 
 /** Final heads: the candidate with the lowest mean loss on the selection set (first one on ties). */
