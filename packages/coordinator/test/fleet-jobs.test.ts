@@ -2,7 +2,7 @@
 // equal the single-process shard rule bit for bit whatever the completion order, lost workers'
 // shards are reassigned, duplicates and refused results never count twice, and a coordinator that
 // stops mid-job resumes from its checkpoint to the identical result.
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { accumulateRounds, buildPrompt, loadDataset, readArtifact, sampleRound, type ActivationSums } from '@mtv/mtv';
@@ -158,6 +158,21 @@ describe('checkpoint and resume', () => {
     for (const x of [ce.selection, ...ce.losses]) expect(x >= 1 && x < 2).toBe(true);
     for (const x of [prob.selection, ...prob.losses]) expect(x >= 1 - Math.exp(-1) && x < 1 - Math.exp(-2)).toBe(true);
     expect(prob.losses).toHaveLength(ce.losses.length);
+  });
+
+  it("locateData supplies the locator's queries: the same file as data changes nothing, another file changes the heads' logits", async () => {
+    const locate = { seed: 3, steps: 4, samplesPerStep: 6, reinforceSize: 10, selectionSize: 4, validationSize: 0, validateEvery: 0, finalSamples: 3, lr: 0.1 };
+    const a = await coordinator();
+    await worker({ port: a.port, id: 'l1', delay: () => 1 });
+    const logits = async (name: string, locateData?: string) =>
+      (await a.c.run({ spec: spec({ locate, ...(locateData ? { locateData: { file: locateData, format: 'jsonl' } } : {}) }, name), minWorkers: 1 })).located!.state.logits;
+    // The fake losses hash the zero-shot prompt text, so the other file asks another question.
+    const other = join(fx.dir, 'locate-other.jsonl');
+    const lines = (await readFile(fx.trainFile, 'utf8')).trim().split('\n').map((l) => JSON.stringify({ ...JSON.parse(l), question: 'which colour ?' }));
+    await writeFile(other, `${lines.join('\n')}\n`);
+    const plain = await logits('ld-none');
+    expect(same(await logits('ld-same', fx.trainFile), plain)).toBe(true);
+    expect(same(await logits('ld-other', other), plain)).toBe(false);
   });
 
   it('the whole pipeline: locate resumed mid-way gives the uninterrupted logits and heads; eval scores each mode', async () => {

@@ -34,10 +34,12 @@ describe('fleet job defaults (issue 10 item 8)', () => {
     const cfg = locatorConfig({ spec: s });
     expect([cfg.initLogit, cfg.finalThreshold]).toEqual([-2, 0.8]);
   });
-  it('--objective reaches the locator (default ce, the reference); an unknown one is named', async () => {
+  it('--objective and --locate-data reach the locate phase (default ce and --data); an unknown objective is named', async () => {
     expect(locatorConfig({ spec: await specOf(...hashed) }).objective).toBe('ce');
     expect(locatorConfig({ spec: await specOf(...hashed, '--objective', 'prob') }).objective).toBe('prob');
     await expect(specOf(...hashed, '--objective', 'mae')).rejects.toThrow(/locator objective must be one of ce, prob, got "mae"/);
+    expect((await specOf(...hashed, '--locate-data', '/tmp/relabelled.jsonl')).locateData).toEqual({ file: '/tmp/relabelled.jsonl', format: 'jsonl' });
+    expect((await specOf(...hashed)).locateData).toBeUndefined();
   });
   it("max_new_tokens comes from the model's generation_config.json (the demo model: 1)", async () => {
     expect((await specOf('--model', demoModel)).eval!.maxNewTokens).toBe(1);

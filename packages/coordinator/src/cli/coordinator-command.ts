@@ -85,6 +85,7 @@ export async function runCoordinatorCli(argv: readonly string[]): Promise<number
   await checkOutputs([{ flag: '--out', path: spec.out }, { flag: '--json', path: f.json }], [
     { flag: '--data', path: spec.data.file }, { flag: '--root', path: spec.data.root, dir: true },
     { flag: '--eval-data', path: spec.evalData?.file }, { flag: '--root', path: spec.evalData?.root, dir: true },
+    { flag: '--locate-data', path: spec.locateData?.file },
     { flag: '--model', path: f.model, dir: true }, { flag: '--job', path: f.job },
     { flag: '--state (its checkpoint)', path: resolve(stateDir, 'job-state.msgpack') },
   ]);

@@ -17,6 +17,7 @@ export interface SpecFlags {
   root?: string;
   instruction?: string;
   evalData?: string;
+  locateData?: string;
   model?: string;
   modelHash?: string;
   geometry?: string;
@@ -69,6 +70,7 @@ export function addSpecOptions(c: Command): Command {
     .option('--root <dir>', 'directory image paths resolve inside (default: the dataset file\'s)')
     .option('--instruction <text>', 'generic format: text before the first shot')
     .option('--eval-data <file>', 'held-out data for validation and evaluation (default: --data)')
+    .option('--locate-data <file>', "the locator's queries (default: --data; means still come from --data), e.g. `mtv relabel`'s pseudo-labelled copy of noisy data")
     .option('--model <dir>', 'model checkpoint directory (hash and geometry are read from it)')
     .option('--model-hash <hash>', 'model hash, when the coordinator has no copy of the weights')
     .option('--geometry <L,H,D>', 'layers,heads,headDim with --model-hash')
@@ -187,6 +189,7 @@ export async function specFromFlags(f: SpecFlags, stateDir: string): Promise<Job
     jobId: f.jobId ?? (basename(f.data).replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64) || 'job'),
     data: dataRef(f.data),
     ...(f.evalData ? { evalData: dataRef(f.evalData) } : {}),
+    ...(f.locateData ? { locateData: dataRef(f.locateData) } : {}),
     model,
     extract: { seed, shots, rounds: int('rounds', f.rounds), shardSize: int('shard-size', f.shardSize) },
     locate: f.locate

@@ -32,6 +32,8 @@ export interface JobContext {
   readonly data: Dataset;
   /** Validation and evaluation data (spec.evalData, else data). */
   readonly evalData: Dataset;
+  /** The locator's queries (spec.locateData, else data). */
+  readonly locateData: Dataset;
   /** spec.eval.annotations, loaded (official VQA answers by question id). */
   readonly annotations?: ReadonlyMap<string, VqaAnnotation>;
   readonly store: ImageStore;
@@ -46,9 +48,20 @@ export async function loadData(ref: DataRef): Promise<Dataset> {
 }
 
 /** Loads the datasets of a spec and checks them against its settings before any work is handed out. */
-export async function loadJobData(spec: JobSpec): Promise<{ data: Dataset; evalData: Dataset; annotations?: ReadonlyMap<string, VqaAnnotation> }> {
+export interface JobData {
+  readonly data: Dataset;
+  readonly evalData: Dataset;
+  readonly locateData: Dataset;
+  readonly annotations?: ReadonlyMap<string, VqaAnnotation>;
+}
+
+export async function loadJobData(spec: JobSpec): Promise<JobData> {
   const data = await loadData(spec.data);
   const evalData = spec.evalData ? await loadData(spec.evalData) : data;
+  const locateData = spec.locateData ? await loadData(spec.locateData) : data;
+  if (spec.locateData && spec.locateData.format !== spec.data.format) {
+    throw new Error(`job ${spec.jobId}: locate data format '${spec.locateData.format}' differs from the training data's '${spec.data.format}'`);
+  }
   checkShots(data, spec.extract.shots, 'extract');
   if (spec.evalData && spec.evalData.format !== spec.data.format) {
     throw new Error(`job ${spec.jobId}: eval data format '${spec.evalData.format}' differs from the training data's '${spec.data.format}'`);
@@ -58,12 +71,12 @@ export async function loadJobData(spec: JobSpec): Promise<{ data: Dataset; evalD
   if (spec.eval?.annotations) {
     const annotations = await loadVqaAnnotations(spec.eval.annotations);
     checkAnnotationCoverage(evalData, annotations, spec.eval.annotations, spec.eval.n);
-    return { data, evalData, annotations };
+    return { data, evalData, locateData, annotations };
   }
-  return { data, evalData };
+  return { data, evalData, locateData };
 }
 
-export function makeContext(spec: JobSpec, loaded: { data: Dataset; evalData: Dataset; annotations?: ReadonlyMap<string, VqaAnnotation> }, scheduler: Scheduler, logger: Logger, emit: (e: PipelineEvent) => void): JobContext {
+export function makeContext(spec: JobSpec, loaded: JobData, scheduler: Scheduler, logger: Logger, emit: (e: PipelineEvent) => void): JobContext {
   return {
     spec, ...loaded, store: new ImageStore(), format: wireFormat(spec.data.format, spec.data.instruction !== undefined ? { instruction: spec.data.instruction } : {}),
     scheduler, logger, emit,

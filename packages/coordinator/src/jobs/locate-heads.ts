@@ -47,7 +47,7 @@ export async function runLocateHeads(ctx: JobContext, means: Float32Array<ArrayB
   const seed = l.seed;
   checkLocatorChoice({ locator: kind, ...(l.k !== undefined ? { k: l.k } : {}), ...(l.kGrid ? { kGrid: l.kGrid } : {}), ...(l.clusters !== undefined ? { clusters: l.clusters } : {}) }, L, H, spec.extract.rounds);
   if (kind !== 'random' && !stats) throw new Error(`locator '${kind}' needs the extract phase's per-round statistics`);
-  const sets = locatorSets(ctx.data, { seed, reinforceSize: l.reinforceSize, selectionSize: l.selectionSize, validationSize: l.validationSize, ...(spec.evalData ? { validation: ctx.evalData } : {}) });
+  const sets = locatorSets(ctx.locateData, { seed, reinforceSize: l.reinforceSize, selectionSize: l.selectionSize, validationSize: l.validationSize, ...(spec.evalData ? { validation: ctx.evalData } : {}) });
   let rows = 0;
   let prefills = 0;
   let scores: Float64Array | null = null;

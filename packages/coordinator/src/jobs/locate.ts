@@ -119,7 +119,7 @@ export async function runLocate(ctx: JobContext, means: Float32Array<ArrayBuffer
     : initLocatorState(config);
   if (state.step > config.steps) throw new Error(`locate resume: saved step ${state.step} exceeds the job's ${config.steps} steps`);
   const validation = [...(opts.resume?.validation ?? [])];
-  const sets = locatorSets(ctx.data, {
+  const sets = locatorSets(ctx.locateData, {
     seed: l.seed, reinforceSize: l.reinforceSize, selectionSize: l.selectionSize, validationSize: l.validationSize,
     ...(spec.evalData ? { validation: ctx.evalData } : {}),
   });

@@ -26,6 +26,11 @@ export const JobSpecSchema = z.strictObject({
   data: DataRefSchema,
   /** Held-out data for validation and evaluation (default: `data`). */
   evalData: DataRefSchema.optional(),
+  /**
+   * The locate phase's queries (REINFORCE, final selection, and validation without evalData; default:
+   * `data`), e.g. `mtv relabel`'s pseudo-labelled copy of noisy data. Means still come from `data`.
+   */
+  locateData: DataRefSchema.optional(),
   model: z.strictObject({ id: z.string().min(1), hash: z.string().min(1), geometry: GeometrySchema }),
   extract: z.strictObject({
     seed,

@@ -6,6 +6,7 @@ import { registerApply } from './commands/apply.js';
 import { registerBuild } from './commands/build.js';
 import { registerEval } from './commands/evaluate.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerRelabel } from './commands/relabel.js';
 import { writeLine, type CliIo } from './io.js';
 
 export function buildProgram(io: CliIo): Command {
@@ -19,6 +20,7 @@ export function buildProgram(io: CliIo): Command {
   registerEval(program, io);
   registerApply(program, io);
   registerInspect(program, io);
+  registerRelabel(program, io);
   // Subcommands inherit the error handling (commander copies settings at creation; set them again).
   for (const c of program.commands) {
     c.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => {} });
