@@ -69,6 +69,17 @@ describe('eval.sweep over the fleet (issue 15)', () => {
     expect(table).toMatch(/^best ICL that fits: 5-shot ICL 0\.0% \[0\.0%, \d+\.\d%\], n 8$/m);
   });
 
+  it("bestIclShots equal to eval.shots reuses the 'icl' mode's result: no second run of the same items", async () => {
+    const base = spec('best-is-icl');
+    const s = { ...base, eval: { ...base.eval!, bestIclShots: base.eval!.shots } };
+    const { c, port } = await coordinator();
+    const w = await worker(port, 'a');
+    const r = await c.run({ spec: s, minWorkers: 1 });
+    expect(r.bestIcl).toEqual(r.summaries.find((m) => m.mode === 'icl'));
+    // 3 modes + 3 sweep points, 8 queries in shards of 3: 6 groups x 3 shards, none for a best-ICL group.
+    expect(w.received.filter((x) => x.kind === 'eval')).toHaveLength(18);
+  });
+
   it('a coordinator stopped mid-extract resumes with the prefixes it had taken: the same sweep', async () => {
     const s = spec('sweep-resume');
     const stateDir = join(fx.dir, 'state-sweep');

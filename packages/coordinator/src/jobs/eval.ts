@@ -88,10 +88,13 @@ export async function runEvalPhase(ctx: JobContext, opts: EvalRunOptions & { rea
   const format = spec.data.format;
   const n = Math.min(e.n ?? ctx.evalData.examples.length, ctx.evalData.examples.length);
   if (e.modes.some(usesMtv) && !opts.mtv) throw new Error(`job ${spec.jobId}: the mtv eval modes need located heads (enable the locate phase)`);
+  // ICL at bestIclShots is the 'icl' mode's own result when the shots agree (the same items): not run twice.
+  const iclMode = e.modes.indexOf('icl');
+  const bestIsIcl = e.bestIclShots !== undefined && iclMode >= 0 && e.bestIclShots === e.shots;
   const groups: Group[] = [
     ...e.modes.map((mode): Group => ({ mode, shots: usesShots(mode) ? e.shots : 0, mtv: usesMtv(mode) ? opts.mtv : null })),
     ...opts.sweep.map((p): Group => ({ mode: 'mtv', shots: 0, mtv: p.mtv })),
-    ...(e.bestIclShots !== undefined ? [{ mode: 'icl', shots: e.bestIclShots, mtv: null } satisfies Group] : []),
+    ...(e.bestIclShots !== undefined && !bestIsIcl ? [{ mode: 'icl', shots: e.bestIclShots, mtv: null } satisfies Group] : []),
   ];
   const itemsFor = (g: Group): Item[] =>
     Array.from({ length: n }, (_, i) => {
@@ -162,6 +165,6 @@ export async function runEvalPhase(ctx: JobContext, opts: EvalRunOptions & { rea
   return {
     summaries: summaries.slice(0, m),
     sweep: opts.sweep.map((p, i) => ({ rounds: p.rounds, shotsCompressed: p.shotsCompressed, summary: summaries[m + i]! })),
-    bestIcl: e.bestIclShots !== undefined ? summaries[summaries.length - 1]! : null,
+    bestIcl: e.bestIclShots === undefined ? null : summaries[bestIsIcl ? iclMode : summaries.length - 1]!,
   };
 }
