@@ -100,27 +100,26 @@ async function chooseModel(f: Flags, out: string): Promise<{ dir: string; fallba
   return { dir, fallback: true };
 }
 
-/** `mtv relabel` in a child process (its own device), output to `log`; resolves when it exits 0. */
-function relabel(model: string, data: string, out: string, n: number, shots: number, seed: number, log: string): Promise<void> {
-  const args = [MTV_CLI, 'relabel', '-m', model, '--data', data, '-f', 'jsonl', '--shots', String(shots), '-n', String(n), '--seed', String(seed), '-o', out, '--quiet'];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, EGL_PLATFORM: process.env.EGL_PLATFORM ?? 'surfaceless' } });
-  const file = createWriteStream(log);
+/** A node child process on the device (headless EGL unless set), stdout and stderr into `logFile`. */
+function spawnLogged(args: readonly string[], logFile: string): ChildProcess {
+  const child = spawn(process.execPath, [...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, EGL_PLATFORM: process.env.EGL_PLATFORM ?? 'surfaceless' } });
+  const file = createWriteStream(logFile);
   child.stdout!.pipe(file);
   child.stderr!.pipe(file);
+  return child;
+}
+
+/** `mtv relabel` in a child process (its own device); resolves when it exits 0. */
+function relabel(model: string, data: string, out: string, n: number, shots: number, seed: number, logFile: string): Promise<void> {
+  const child = spawnLogged([MTV_CLI, 'relabel', '-m', model, '--data', data, '-f', 'jsonl', '--shots', String(shots), '-n', String(n), '--seed', String(seed), '-o', out, '--quiet'], logFile);
   return new Promise((res, rej) => {
     child.once('error', rej);
-    child.once('exit', (code) => (code === 0 ? res() : rej(new Error(`mtv relabel exited with code ${code}; see ${log}`))));
+    child.once('exit', (code) => (code === 0 ? res() : rej(new Error(`mtv relabel exited with code ${code}; see ${logFile}`))));
   });
 }
 
 function spawnWorker(i: number, url: string, model: string, threads: number, logDir: string): ChildProcess {
-  const child = spawn(process.execPath, [WORKER_MAIN, '--connect', url, '--model', model, '--threads', String(threads), '--id', `demo-worker-${i}`], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, EGL_PLATFORM: process.env.EGL_PLATFORM ?? 'surfaceless' },
-  });
-  const file = createWriteStream(join(logDir, `worker-${i}.log`));
-  child.stdout!.pipe(file);
-  child.stderr!.pipe(file);
-  return child;
+  return spawnLogged([WORKER_MAIN, '--connect', url, '--model', model, '--threads', String(threads), '--id', `demo-worker-${i}`], join(logDir, `worker-${i}.log`));
 }
 
 export async function runDemo(argv: readonly string[]): Promise<number> {
@@ -153,7 +152,14 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
   for (const [flag, v] of [['--workers', f.workers], ['--threads', f.threads]] as const) {
     if (!/^\d+$/.test(v.trim()) || Number(v) < 1) throw new Error(`${flag} must be a positive integer, got '${v}'`);
   }
-  await mkdir(out, { recursive: true });
+  const relabelText = f.relabelN ?? d.relabelN;
+  for (const [flag, v] of [['--relabel-n', relabelText], ['--relabel-shots', f.relabelShots]] as const) {
+    if (!/^\d+$/.test(v.trim())) throw new Error(`${flag} must be a non-negative integer, got '${v}'`);
+  }
+  const relabelN = Number(relabelText);
+  const relabelShots = Number(f.relabelShots);
+  const logDir = join(out, 'logs');
+  await mkdir(logDir, { recursive: true });
   const { dir: model, fallback } = await chooseModel(f, out);
   const subTask = f.subTask as SubTask;
   // noisy: 1000 noisy shots to draw from, 200 clean queries of the same sub-task (same prompt layout).
@@ -167,11 +173,6 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
     await writeDataset(join(dataDir, 'test'), 'task-inference', 200, seed + 1000, { subTask });
   }
   const info = await readModelInfo(model);
-  const relabelN = Number(f.relabelN ?? d.relabelN);
-  const relabelShots = Number(f.relabelShots);
-  for (const [flag, v] of [['--relabel-n', relabelN], ['--relabel-shots', relabelShots]] as const) {
-    if (!Number.isInteger(v) || v < 0) throw new Error(`${flag} must be a non-negative integer, got '${flag === '--relabel-n' ? f.relabelN : f.relabelShots}'`);
-  }
   let locateFile: string | undefined;
   if (task === 'noisy' && relabelN > 0) {
     // Keyed by model and settings: another model or setting relabels again.
@@ -179,8 +180,7 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
     if (!existsSync(locateFile)) {
       const t = Date.now();
       log(`demo: relabelling the first ${relabelN} noisy shots by the model's ${relabelShots}-shot ICL (mtv relabel) for the locator`);
-      await mkdir(join(out, 'logs'), { recursive: true });
-      await relabel(model, trainFile, locateFile, relabelN, relabelShots, seed, join(out, 'logs', 'relabel.log'));
+      await relabel(model, trainFile, locateFile, relabelN, relabelShots, seed, join(logDir, 'relabel.log'));
       log(`demo: relabelled in ${((Date.now() - t) / 1000).toFixed(1)} s -> ${locateFile}`);
     }
   }
@@ -206,8 +206,6 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
   const coordinator = new FleetCoordinator({ port: 0, logger });
   const { port } = await coordinator.start();
   const url = `ws://127.0.0.1:${port}`;
-  const logDir = join(out, 'logs');
-  await mkdir(logDir, { recursive: true });
   log(`demo: coordinator on ${url}; starting ${nWorkers} worker process(es) on ${model} (logs in ${logDir})`);
   // The page keeps the final state after the demo exits (it shows 'closed' then).
   log(`demo: dashboard: ${coordinator.dashboardUrl()} (live while the job runs; metrics at ${coordinator.dashboardUrl()}metrics)`);

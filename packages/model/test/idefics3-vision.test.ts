@@ -27,9 +27,11 @@ useTempDir('idefics3-vision-', (d) => (tmp = d));
 const PY = findPython(['torch', 'numpy']);
 if (!PY) console.warn('idefics3-vision.test.ts: torch oracle SKIPPED: no python3 with torch and numpy (apt-get install python3-torch python3-numpy)');
 
-/** torch's float32 vector width on this machine: 16 lanes with AVX512 kernels, else 8 (AVX2, NEON, generic). */
-// torch reports the capability ATEN_CPU_CAPABILITY asks for even on a CPU without it (an AMD EPYC
-// without avx512f says AVX512, then dies of SIGILL in the first vector op), so a vector op must run.
+/**
+ * torch's float32 vector width on this machine: 16 lanes with AVX512 kernels, else 8 (AVX2, NEON, generic).
+ * torch reports the capability ATEN_CPU_CAPABILITY asks for even on a CPU without it (an AMD EPYC
+ * without avx512f says AVX512, then dies of SIGILL in the first vector op), so a vector op must run.
+ */
 function torchLanes(env: Record<string, string> = {}): { lanes: number; capability: string } {
   let cap = 'unknown';
   try {

@@ -27,8 +27,8 @@ export type PipelineEvent =
   | { readonly kind: 'resumed'; readonly phase: Phase | 'done'; readonly locateStep?: number; readonly probabilities?: Float64Array; readonly validation?: readonly { readonly step: number; readonly loss: number }[] }
   | { readonly kind: 'checkpoint-written'; readonly file: string };
 
-export interface JobContext {
-  readonly spec: JobSpec;
+/** A spec's datasets, loaded and checked (loadJobData). */
+export interface JobData {
   readonly data: Dataset;
   /** Validation and evaluation data (spec.evalData, else data). */
   readonly evalData: Dataset;
@@ -36,6 +36,10 @@ export interface JobContext {
   readonly locateData: Dataset;
   /** spec.eval.annotations, loaded (official VQA answers by question id). */
   readonly annotations?: ReadonlyMap<string, VqaAnnotation>;
+}
+
+export interface JobContext extends JobData {
+  readonly spec: JobSpec;
   readonly store: ImageStore;
   readonly format: PromptFormat;
   readonly scheduler: Scheduler;
@@ -48,24 +52,15 @@ export async function loadData(ref: DataRef): Promise<Dataset> {
 }
 
 /** Loads the datasets of a spec and checks them against its settings before any work is handed out. */
-export interface JobData {
-  readonly data: Dataset;
-  readonly evalData: Dataset;
-  readonly locateData: Dataset;
-  readonly annotations?: ReadonlyMap<string, VqaAnnotation>;
-}
-
 export async function loadJobData(spec: JobSpec): Promise<JobData> {
+  // The prompts of every phase follow the training data's format.
+  for (const [what, ref] of [['eval', spec.evalData], ['locate', spec.locateData]] as const) {
+    if (ref && ref.format !== spec.data.format) throw new Error(`job ${spec.jobId}: ${what} data format '${ref.format}' differs from the training data's '${spec.data.format}'`);
+  }
   const data = await loadData(spec.data);
   const evalData = spec.evalData ? await loadData(spec.evalData) : data;
   const locateData = spec.locateData ? await loadData(spec.locateData) : data;
-  if (spec.locateData && spec.locateData.format !== spec.data.format) {
-    throw new Error(`job ${spec.jobId}: locate data format '${spec.locateData.format}' differs from the training data's '${spec.data.format}'`);
-  }
   checkShots(data, spec.extract.shots, 'extract');
-  if (spec.evalData && spec.evalData.format !== spec.data.format) {
-    throw new Error(`job ${spec.jobId}: eval data format '${spec.evalData.format}' differs from the training data's '${spec.data.format}'`);
-  }
   if (spec.eval && spec.eval.modes.some((m) => m === 'icl' || m === 'mtv+icl')) checkShots(data, spec.eval.shots, 'eval');
   if (spec.eval?.bestIclShots !== undefined) checkShots(data, spec.eval.bestIclShots, 'eval.bestIclShots');
   if (spec.eval?.annotations) {

@@ -20,6 +20,9 @@ export async function openModel(io: CliIo, dir: string, weights: string | undefi
   return loadModel(dir, { ...(io.gpu ? { gpu: io.gpu } : {}), ...(weights ? { weightDtype: weights as WeightDtype } : {}) });
 }
 
+/** Every image path of a dataset (an output must not be one of them). */
+export const imagesOf = (d: Dataset): string[] => d.examples.flatMap((e) => [...e.images]);
+
 export async function openDataset(o: DataOptions, file = o.data): Promise<Dataset> {
   if (!isDatasetFormat(o.format)) throw new CliError(`unknown format '${o.format}'; formats: ${DATASET_FORMATS.join(', ')}`);
   // Skipping needs to know which images are bad before the run: each is decoded once here (within the

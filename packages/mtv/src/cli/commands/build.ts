@@ -14,10 +14,8 @@ import { DEFAULT_BANK_ROUNDS, type RoundStats } from '../../locators/round-stats
 import { locate } from '../../rollouts/locate.js';
 import { checkNotAmong, checkOutputs } from '../../io/output-path.js';
 
-/** Every image path of a dataset (an output must not be one of them). */
-export const imagesOf = (d: Dataset): string[] => d.examples.flatMap((e) => [...e.images]);
 import { CliError, progressBar, writeJson, writeLine, type CliIo } from '../io.js';
-import { openArtifact, openDataset, openModel } from '../load.js';
+import { imagesOf, openArtifact, openDataset, openModel } from '../load.js';
 import {
   addCommon, addData, addExtract, addLocate, addModel, locateOptions, locatorChoice, shotsFor,
   type CommonFlags, type DataFlags, type ExtractFlags, type LocateFlags, type ModelFlags,

@@ -12,9 +12,9 @@ import { evaluate } from '../../evaluate/harness.js';
 import { answerSpan } from '../../evaluate/score.js';
 import { checkNotAmong, checkOutputs, writeFileAtomic } from '../../io/output-path.js';
 import { CliError, intArg, progressBar, seedArg, writeJson, writeLine, type CliIo } from '../io.js';
-import { openDataset } from '../load.js';
+import { imagesOf, openDataset } from '../load.js';
 import { addCommon, addData, addModel, type CommonFlags, type DataFlags, type ModelFlags } from '../options.js';
-import { imagesOf, withModel } from './build.js';
+import { withModel } from './build.js';
 
 interface RelabelFlags extends ModelFlags, DataFlags, CommonFlags {
   shots: number;
